@@ -1,0 +1,94 @@
+"""Customer authentication: JWTs issued by Queue, verified here.
+
+We never issue customer credentials (``issue_token`` is a development aid)
+and never store them. The customer's tier is read from the token of the
+current request only; a token without a valid ``tier`` has no tier, and
+every tier-gated route fails closed.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.permissions import BasePermission
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+from .audit import _actor
+from .errors import TIER_INSUFFICIENT, ApplicationError
+from .models import Customer
+
+TIERS = ("free", "pro", "pro_plus")
+LAST_SEEN_RESOLUTION = timedelta(minutes=10)
+
+
+class QueueJWTAuthentication(JWTAuthentication):
+    """simplejwt, with the Queue customer as ``request.user``."""
+
+    def get_user(self, validated_token) -> Customer:
+        try:
+            customer_id = uuid.UUID(str(validated_token["sub"]))
+        except (KeyError, ValueError, TypeError):
+            raise InvalidToken("Token has no valid 'sub' claim.")
+        customer = customer_for_token(customer_id, email=validated_token.get("email"))
+        if customer.is_tombstoned:
+            raise AuthenticationFailed("This account is closed.", code="account_closed")
+        _actor.set(f"customer:{customer.id}")
+        return customer
+
+
+def customer_for_token(customer_id: uuid.UUID, *, email: str | None = None) -> Customer:
+    """The local row for a Queue customer, provisioned on first sight.
+
+    One query on the hot path; last-seen is written at most every ten minutes.
+    """
+    now = timezone.now()
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        try:
+            with transaction.atomic():
+                return Customer.objects.create(id=customer_id, email=email or None, created_at=now, last_seen_at=now)
+        except IntegrityError:  # a concurrent first request provisioned it
+            return Customer.objects.get(pk=customer_id)
+    if not customer.is_tombstoned and now - customer.last_seen_at > LAST_SEEN_RESOLUTION:
+        Customer.objects.filter(pk=customer.pk).update(last_seen_at=now)
+        customer.last_seen_at = now
+    return customer
+
+
+def token_tier(request) -> str | None:
+    """The tier claim of this request's token, or None (never a stored value)."""
+    token = getattr(request, "auth", None)
+    tier = token.get("tier") if token is not None else None
+    return tier if tier in TIERS else None
+
+
+class IsCustomer(BasePermission):
+    """An authenticated, non-tombstoned Queue customer."""
+
+    def has_permission(self, request, view) -> bool:
+        if not isinstance(request.user, Customer):
+            raise NotAuthenticated()
+        return True
+
+
+def tier_in(*tiers: str) -> type[BasePermission]:
+    """A permission admitting only tokens whose tier is one of ``tiers``.
+
+    Fails closed: no tier claim, or an unknown value, is refused.
+    """
+    unknown = set(tiers) - set(TIERS)
+    if unknown:
+        raise ValueError(f"unknown tiers {unknown}")
+
+    class TierIn(IsCustomer):
+        def has_permission(self, request, view) -> bool:
+            super().has_permission(request, view)
+            if token_tier(request) not in tiers:
+                raise ApplicationError(TIER_INSUFFICIENT, status_code=403)
+            return True
+
+    TierIn.__name__ = f"TierIn_{'_'.join(tiers)}"
+    return TierIn

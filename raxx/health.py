@@ -1,0 +1,44 @@
+"""``/healthz``: 200 when the database answers; says how cache and broker are."""
+
+import uuid
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+
+
+def database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        return False
+
+
+def cache_ok() -> bool:
+    key = f"healthz:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, "1", 5)
+        ok = cache.get(key) == "1"
+        cache.delete(key)
+        return ok
+    except Exception:
+        return False
+
+
+def broker_ok() -> bool:
+    from .celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+        return True
+    except Exception:
+        return False
+
+
+def healthz(request):
+    db = database_ok()
+    body = {"status": "ok" if db else "error", "database": db, "cache": cache_ok(), "broker": broker_ok()}
+    return JsonResponse(body, status=200 if db else 503)

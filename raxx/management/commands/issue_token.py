@@ -1,0 +1,27 @@
+import uuid
+
+from django.core.management.base import BaseCommand, CommandError
+
+from raxx.auth import TIERS
+from raxx.tokens import AsymmetricKeyError, issue_dev_token
+
+
+class Command(BaseCommand):
+    help = "Print a development JWT shaped like Queue's (HS256 only). The token is the last line of stdout."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--sub", required=True, type=uuid.UUID, help="customer UUID")
+        tier = parser.add_mutually_exclusive_group(required=True)
+        tier.add_argument("--tier", choices=TIERS)
+        tier.add_argument("--no-tier", action="store_true", help="omit the tier claim (tier-gated routes answer 403)")
+        parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+        parser.add_argument("--email", default=None)
+
+    def handle(self, *args, sub, tier, no_tier, ttl, email, **options):
+        if ttl <= 0:
+            raise CommandError("--ttl must be a positive number of seconds")
+        try:
+            token = issue_dev_token(sub=sub, tier=None if no_tier else tier, ttl_seconds=ttl, email=email)
+        except AsymmetricKeyError as exc:
+            raise CommandError(str(exc))
+        self.stdout.write(token)

@@ -1,0 +1,69 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class Customer(models.Model):
+    """The local row of a Queue customer. Queue is the source of truth.
+
+    The primary key is the JWT ``sub``. Customers never have a password and
+    never log into the admin: operators are Django staff users.
+    """
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    email = models.EmailField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    tombstoned_at = models.DateTimeField(null=True, blank=True)
+
+    # What DRF and waffle ask of ``request.user``.
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    is_active = True
+
+    class Meta:
+        db_table = "customers"
+        indexes = [models.Index(fields=["email"], name="customers_email_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.email or 'customer'} ({self.id})"
+
+    @property
+    def is_tombstoned(self) -> bool:
+        return self.tombstoned_at is not None
+
+
+class AuditEvent(models.Model):
+    """One row of ``customer_audit_events``: append-only evidence.
+
+    Written only through :func:`raxx.audit.audit_log`, which refuses secrets,
+    tokens and note text. Rows are never updated.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    event_type = models.CharField(max_length=64, db_index=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    actor = models.CharField(max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "customer_audit_events"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} by {self.actor}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+
+def new_uuid() -> uuid.UUID:
+    return uuid.uuid4()

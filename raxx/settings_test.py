@@ -1,0 +1,18 @@
+"""Test settings: the real settings, with what a single test process needs.
+
+The database and Redis come from the environment exactly as in production
+(``.ci/run`` sets ``DATABASE_URL`` and ``REDIS_URL``). Without Redis a
+per-process memory cache is right here: a test run is one process.
+"""
+
+from .settings import *  # noqa: F401,F403
+from .settings import CACHES, REDIS_URL
+
+if not REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "raxx"}}
+else:
+    CACHES["default"]["KEY_PREFIX"] = "raxx-test"
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .apis import MeApi
+from .health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/me", MeApi.as_view(), name="me"),
+    path("api/", include("journal.urls")),
+    path("api/", include("wcb.urls")),
+    path("api/walkthrough/", include("walkthrough.urls")),
+    path("admin/", include("flags.admin_urls")),
+    path("admin/", admin.site.urls),
+]
