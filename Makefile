@@ -21,3 +21,6 @@ test: venv
 
 clean:
 	rm -rf var db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+
+bench: venv
+	$(PY) bench/run_all.py $(BENCH)
