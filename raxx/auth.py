@@ -8,13 +8,17 @@ every tier-gated route fails closed.
 
 import uuid
 from datetime import timedelta
+from functools import lru_cache
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import AccessToken
 
 from .audit import _actor
 from .errors import TIER_INSUFFICIENT, ApplicationError
@@ -24,8 +28,39 @@ TIERS = ("free", "pro", "pro_plus")
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 
 
+@lru_cache(maxsize=8)
+def _backend(algorithm, signing_key, verifying_key, audience, issuer, leeway) -> TokenBackend:
+    return TokenBackend(algorithm, signing_key, verifying_key, audience, issuer, None, leeway)
+
+
+def token_backend() -> TokenBackend:
+    """The simplejwt backend for the *current* ``settings.SIMPLE_JWT``.
+
+    simplejwt builds its own backend once at import time; reading the settings
+    on each call (memoised) keeps key rotation in tests and ``override_settings``
+    honest. Decoding accepts only the configured algorithm: ``alg: none`` and
+    any other algorithm are refused by PyJWT.
+    """
+    conf = settings.SIMPLE_JWT
+    return _backend(conf["ALGORITHM"], conf.get("SIGNING_KEY") or "", conf.get("VERIFYING_KEY") or None,
+                    conf.get("AUDIENCE"), conf.get("ISSUER"), conf.get("LEEWAY", 0))
+
+
+class QueueAccessToken(AccessToken):
+    """An access token checked against the configured key, issuer and audience."""
+
+    def get_token_backend(self) -> TokenBackend:
+        return token_backend()
+
+
 class QueueJWTAuthentication(JWTAuthentication):
     """simplejwt, with the Queue customer as ``request.user``."""
+
+    def get_validated_token(self, raw_token: bytes) -> QueueAccessToken:
+        try:
+            return QueueAccessToken(raw_token)
+        except TokenError as exc:
+            raise InvalidToken(str(exc))
 
     def get_user(self, validated_token) -> Customer:
         try:

@@ -54,17 +54,22 @@ def error_body(code: str, detail=None) -> dict:
 
 
 def api_exception_handler(exc, context):
+    from rest_framework.views import set_rollback  # not at import: views reads the auth classes
+
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
 
+    set_rollback()  # nothing half-written: an error ends the request's atomic block
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.error_detail), status=exc.status_code)
     if isinstance(exc, exceptions.APIException):
         code = next((c for cls, c in _CODES if isinstance(exc, cls)), None) or exc.default_code
         detail = exc.detail
         if not isinstance(exc, exceptions.ValidationError | exceptions.ParseError):
+            if isinstance(detail, dict):  # simplejwt's {"detail": ..., "code": ..., "messages": [...]}
+                detail = detail.get("detail", "")
             detail = str(detail)
         elif isinstance(detail, list) and not isinstance(exc, exceptions.ParseError):
             detail = {"non_field_errors": detail}

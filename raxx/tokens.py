@@ -4,7 +4,6 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from rest_framework_simplejwt.tokens import AccessToken
 
 
 class AsymmetricKeyError(RuntimeError):
@@ -13,11 +12,13 @@ class AsymmetricKeyError(RuntimeError):
 
 def issue_dev_token(*, sub: uuid.UUID | str, tier: str | None, ttl_seconds: int = 3600, email: str | None = None) -> str:
     """An HS256 access token for ``sub``; refuses when the issuer key is asymmetric."""
-    if settings.SIMPLE_JWT["ALGORITHM"] != "HS256":
+    from .auth import QueueAccessToken
+
+    if not settings.SIMPLE_JWT["ALGORITHM"].startswith("HS"):
         raise AsymmetricKeyError(
             f"JWT_ALGORITHM is {settings.SIMPLE_JWT['ALGORITHM']}: tokens are signed by Queue's private key, "
             "which this service never holds. Set JWT_ALGORITHM=HS256 to mint development tokens.")
-    token = AccessToken()
+    token = QueueAccessToken()
     token.set_exp(lifetime=timedelta(seconds=ttl_seconds))
     token["sub"] = str(sub)
     if tier is not None:
