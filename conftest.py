@@ -102,6 +102,7 @@ class FlagSwitch:
         flag = Flag.objects.get(name=name)  # created by the flags migrations
         flag.everyone = everyone
         flag.save()
+        flag.flush()  # waffle flushes its cache on commit; a test transaction never commits
 
 
 @pytest.fixture
