@@ -1,26 +1,39 @@
+# Two commands on a fresh machine with Python 3.11+ and make:
+#   make run    the API + admin on http://127.0.0.1:8000 with a Celery worker and beat (Ctrl-C stops all)
+#   make test   the whole suite (SQLite by default; DATABASE_URL/REDIS_URL to use PostgreSQL/Redis)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: run test bench venv migrate clean
+.PHONY: run test bench venv migrate seed clean
 
 venv: $(STAMP)
 
 $(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (set PYTHON=python3.11)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: migrate
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo
+	@echo "Starting web (http://127.0.0.1:8000), Celery worker and beat. Ctrl-C stops them all."
+	$(VENV)/bin/honcho -f Procfile.dev start
+
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-clean:
-	rm -rf var db.sqlite3 db.sqlite3-wal db.sqlite3-shm
-
 bench: venv
 	$(PY) bench/run_all.py $(BENCH)
+
+clean:
+	rm -rf var db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -1,0 +1,95 @@
+"""Demo data for ``make run``: an operator, two customers with ready JWTs,
+the journal and WCB flags on, and each feature's own sample data.
+
+Idempotent: running it again changes nothing and prints fresh tokens (the
+operator's password is printed only when the operator is created).
+"""
+
+import importlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from waffle.models import Flag
+
+from raxx.audit import acting_as
+from raxx.models import Customer
+from raxx.tokens import issue_dev_token
+
+OPERATOR_USERNAME = "operator"
+DEMO_CUSTOMERS = (
+    (uuid.UUID("11111111-1111-4111-8111-111111111111"), "demo-pro@example.test", "pro_plus"),
+    (uuid.UUID("22222222-2222-4222-8222-222222222222"), "demo-free@example.test", "free"),
+)
+DEMO_FLAGS = ("FLAG_SENTIMENT_JOURNAL", "FLAG_WCB_ENABLED")
+FEATURE_DEMOS = ("journal.demo", "wcb.demo", "walkthrough.demo")
+TOKEN_TTL = 7 * 24 * 3600
+BASE_URL = "http://127.0.0.1:8000"
+
+
+class Command(BaseCommand):
+    help = "Create the demo operator, two demo customers with ready JWTs, turn the demo flags on, seed each feature."
+
+    def handle(self, *args, **options):
+        with acting_as("cli:seed_demo"):
+            self._operator()
+            customers = self._customers()
+            self._flags()
+            self._features(customers)
+        self._tokens(customers)
+
+    def _operator(self) -> None:
+        User = get_user_model()
+        if User.objects.filter(username=OPERATOR_USERNAME).exists():
+            self.stdout.write(f"Operator '{OPERATOR_USERNAME}' exists (password unchanged; "
+                              f"reset it with: python manage.py changepassword {OPERATOR_USERNAME}).")
+            return
+        password = secrets.token_urlsafe(12)
+        User.objects.create_superuser(OPERATOR_USERNAME, "operator@example.test", password)
+        self.stdout.write(self.style.SUCCESS(
+            f"Operator created: {BASE_URL}/admin/  user: {OPERATOR_USERNAME}  password: {password}  (printed once)"))
+
+    @transaction.atomic
+    def _customers(self) -> list[tuple[Customer, str]]:
+        made = []
+        for cid, email, tier in DEMO_CUSTOMERS:
+            customer, created = Customer.objects.get_or_create(id=cid, defaults={"email": email})
+            made.append((customer, tier))
+            self.stdout.write(f"Demo customer {'created' if created else 'exists'}: {cid} ({email}, tier {tier})")
+        return made
+
+    def _flags(self) -> None:
+        for name in DEMO_FLAGS:
+            flag = Flag.objects.get(name=name)
+            if flag.everyone is not True:
+                flag.everyone = True
+                flag.save()  # audited as cli:seed_demo; waffle flushes its cache on commit
+        self.stdout.write(f"Flags on for everyone: {', '.join(DEMO_FLAGS)}")
+
+    def _features(self, customers: list[tuple[Customer, str]]) -> None:
+        for module_name in FEATURE_DEMOS:
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                self.stdout.write(f"{module_name}: not there yet, skipped")
+                continue
+            module.seed_demo(demo_customers=customers, stdout=self.stdout)
+
+    def _tokens(self, customers: list[tuple[Customer, str]]) -> None:
+        if not settings.SIMPLE_JWT["ALGORITHM"].startswith("HS"):
+            self.stdout.write("JWT_ALGORITHM is asymmetric: demo tokens come from Queue, none printed here.")
+            return
+        self.stdout.write("")
+        for customer, tier in customers:
+            token = issue_dev_token(sub=customer.id, tier=tier, ttl_seconds=TOKEN_TTL, email=customer.email)
+            self.stdout.write(f"JWT for {customer.email} (tier {tier}, valid 7 days):")
+            self.stdout.write(token)
+        self.stdout.write("")
+        self.stdout.write("Try it:")
+        self.stdout.write(f'  TOKEN=<a JWT above>; curl -H "Authorization: Bearer $TOKEN" {BASE_URL}/api/me')
+        self.stdout.write(f"  API docs: {BASE_URL}/api/docs    admin: {BASE_URL}/admin/    health: {BASE_URL}/healthz")

@@ -1,0 +1,66 @@
+import io
+import re
+
+import jwt
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from rest_framework.test import APIClient
+from waffle.models import Flag
+
+from raxx.management.commands.seed_demo import DEMO_CUSTOMERS
+from raxx.models import AuditEvent, Customer
+
+pytestmark = pytest.mark.django_db
+JWT_RE = re.compile(r"^eyJ[\w-]+\.[\w-]+\.[\w-]+$", re.M)
+
+
+def seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_makes_an_operator_two_customers_tokens_and_flags():
+    output = seed()
+    password = re.search(r"password: (\S+)", output).group(1)
+    operator = get_user_model().objects.get(username="operator")
+    assert operator.is_staff and operator.is_superuser and operator.check_password(password)
+
+    assert {(c.id, c.email) for c in Customer.objects.all()} == {(cid, email) for cid, email, _ in DEMO_CUSTOMERS}
+    tokens = JWT_RE.findall(output)
+    assert len(tokens) == 2
+    tiers = [jwt.decode(t, settings.SIMPLE_JWT["SIGNING_KEY"], algorithms=["HS256"])["tier"] for t in tokens]
+    assert tiers == ["pro_plus", "free"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens[0]}")
+    assert client.get("/api/me").json()["id"] == str(DEMO_CUSTOMERS[0][0])
+    assert "curl -H" in output
+
+    assert set(Flag.objects.filter(everyone=True).values_list("name", flat=True)) == {
+        "FLAG_SENTIMENT_JOURNAL", "FLAG_WCB_ENABLED"}
+    assert set(AuditEvent.objects.filter(event_type="flag_changed").values_list("actor", flat=True)) == {
+        "cli:seed_demo"}
+
+
+def test_seed_demo_is_idempotent_and_prints_the_password_once():
+    seed()
+    events = AuditEvent.objects.count()
+    again = seed()
+    assert "password:" not in again and "exists" in again
+    assert get_user_model().objects.count() == 1 and Customer.objects.count() == 2
+    assert AuditEvent.objects.count() == events
+    assert len(JWT_RE.findall(again)) == 2
+
+
+def test_seed_demo_calls_each_feature_demo_that_exists(monkeypatch):
+    import sys
+    import types
+
+    calls = []
+    fake = types.ModuleType("wcb.demo")
+    fake.seed_demo = lambda *, demo_customers, stdout: calls.append([(c.id, tier) for c, tier in demo_customers])
+    monkeypatch.setitem(sys.modules, "wcb.demo", fake)
+    seed()
+    assert calls == [[(cid, tier) for cid, _, tier in DEMO_CUSTOMERS]]
