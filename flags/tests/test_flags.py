@@ -64,10 +64,15 @@ def test_percent_and_authenticated_target_customers(api):
     flag = Flag.objects.get(name="FLAG_WCB_ENABLED")
     flag.authenticated = True
     flag.save()
+    flag.flush()
     assert api.get("/api/probe/flagged").status_code == 200
-    flag.authenticated, flag.percent = False, 100
+    flag.authenticated, flag.percent = False, 50
     flag.save()
+    flag.flush()
+    api.cookies["dwf_FLAG_WCB_ENABLED"] = "True"  # the caller's percent bucket, set by WaffleMiddleware
     assert api.get("/api/probe/flagged").status_code == 200
+    api.cookies["dwf_FLAG_WCB_ENABLED"] = "False"
+    assert api.get("/api/probe/flagged").status_code == 404
 
 
 @pytest.mark.urls(PROBE_URLS)

@@ -60,6 +60,7 @@ def test_alg_none_is_401(customer):
     assert_401(me(unsigned(claims(sub=str(customer.id)))))
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_other_algorithm_than_configured_is_401(customer):
     assert settings.SIMPLE_JWT["ALGORITHM"] == "HS256"
     assert_401(me(sign(claims(sub=str(customer.id)), algorithm="HS512")))
