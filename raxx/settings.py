@@ -99,7 +99,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the Celery worker and beat share one file: WAL lets
     # readers run beside a writer; IMMEDIATE avoids deadlocked upgrades.
@@ -155,7 +155,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 
-JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="") or "HS256"
 _ASYMMETRIC = JWT_ALGORITHM.startswith(("RS", "ES", "PS", "Ed"))
 JWT_VERIFYING_KEY = env.str("JWT_VERIFYING_KEY", default="").replace("\\n", "\n")
 if _ASYMMETRIC:
@@ -244,8 +244,8 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 
 # --- Features -------------------------------------------------------------
 BETA_TOKEN_SECRET = secret("BETA_TOKEN_SECRET")
-MARKET_DATA_PROVIDER = env.str("MARKET_DATA_PROVIDER", default="fixture")
-MARKET_DATA_FIXTURES_DIR = env.str("MARKET_DATA_FIXTURES_DIR", default=str(BASE_DIR / "wcb" / "fixtures" / "market_data"))
+MARKET_DATA_PROVIDER = env.str("MARKET_DATA_PROVIDER", default="") or "fixture"
+MARKET_DATA_FIXTURES_DIR = env.str("MARKET_DATA_FIXTURES_DIR", default="") or str(BASE_DIR / "wcb" / "fixtures" / "market_data")
 ALPACA_API_KEY = env.str("ALPACA_API_KEY", default="")
 ALPACA_SECRET_KEY = env.str("ALPACA_SECRET_KEY", default="")
 ALPHA_VANTAGE_API_KEY = env.str("ALPHA_VANTAGE_API_KEY", default="")

@@ -75,3 +75,21 @@ def test_production_mode_starts_with_its_secrets():
 def test_development_mode_starts_with_no_environment():
     result = _django_setup({"DJANGO_DEBUG": "1"})
     assert result.returncode == 0, result.stderr
+
+
+CONTRACT_SETTINGS = [
+    "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL",
+    "JWT_ALGORITHM", "JWT_SIGNING_KEY", "JWT_VERIFYING_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "BETA_TOKEN_SECRET",
+    "MARKET_DATA_PROVIDER", "MARKET_DATA_FIXTURES_DIR", "ALPACA_API_KEY", "ALPACA_SECRET_KEY", "ALPHA_VANTAGE_API_KEY",
+]
+
+
+def test_env_example_lists_every_contract_setting():
+    text = (ROOT / ".env.example").read_text()
+    missing = [name for name in CONTRACT_SETTINGS if f"{name}=" not in text]
+    assert missing == []
+
+
+def test_an_env_file_copied_from_the_example_starts_in_development(tmp_path):
+    result = _django_setup({"DJANGO_DEBUG": "1", "DATABASE_URL": "", "JWT_ALGORITHM": "", "MARKET_DATA_PROVIDER": ""})
+    assert result.returncode == 0, result.stderr

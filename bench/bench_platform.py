@@ -1,0 +1,52 @@
+"""An authenticated, flag-checked no-op API request vs a plain Django view.
+
+Same process, same run, through Django's test Client (full middleware stack,
+WSGI request objects, no network). Rows: the plain Django JSON view (the
+baseline), a bare DRF view (framework cost), and the real thing: Queue JWT
+verification, the customer row, a tier gate, a flag gate and one more flag
+check in the view.
+"""
+
+from django.test import Client, override_settings
+
+from bench import harness
+
+TITLE = "platform: authenticated + flag-checked no-op API request vs plain Django view"
+
+
+def run() -> list[dict]:
+    from waffle.models import Flag
+
+    from raxx.models import Customer
+    from raxx.tokens import issue_dev_token
+
+    customer = Customer.objects.create(id="11111111-1111-4111-8111-111111111111", email="bench@example.test")
+    flag = Flag.objects.get(name="FLAG_WCB_ENABLED")
+    flag.everyone = True
+    flag.save()
+    flag.flush()
+    token = issue_dev_token(sub=customer.id, tier="pro_plus", ttl_seconds=3600)
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    cases = [
+        ("plain Django JsonResponse view (baseline)", lambda: client.get("/bench/plain")),
+        ("bare DRF APIView, no auth", lambda: client.get("/bench/drf")),
+        ("DRF + Queue JWT + tier gate + 2 flag checks", lambda: client.get("/bench/auth-flag", **auth)),
+    ]
+    rows = []
+    with override_settings(ROOT_URLCONF="bench.platform_urls", DEBUG=False):
+        for _, fn in cases:
+            assert fn().status_code == 200
+        baseline = None
+        for name, fn in cases:
+            timing = harness.measure(fn, repeat=1000, warmup=100)
+            queries = harness.count_queries(fn)
+            baseline = baseline or timing["median_us"]
+            rows.append({"request": name, "median_us": timing["median_us"], "p95_us": timing["p95_us"],
+                         "queries": queries, "ratio": timing["median_us"] / baseline})
+    return rows
+
+
+if __name__ == "__main__":
+    harness.main(TITLE, run)
