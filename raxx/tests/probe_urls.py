@@ -50,6 +50,13 @@ class FlagChecked(APIView):
                          "persona": flag_is_on(request, "FLAG_WALKTHROUGH_PERSONA_ROUTING")})
 
 
+class AuditProbe(APIView):
+    def post(self, request):
+        from raxx.audit import audit_log
+
+        return Response({"actor": audit_log("probe_event", customer=request.user).actor})
+
+
 def django_boom(request):
     raise RuntimeError("secret internals in a traceback")
 
@@ -69,6 +76,7 @@ urlpatterns = [
     path("api/probe/missing", Missing.as_view()),
     path("api/probe/boom", Boom.as_view()),
     path("api/probe/flagged", FlagChecked.as_view()),
+    path("api/probe/audit", AuditProbe.as_view()),
     path("api/probe/django-boom", django_boom),
     path("api/probe/django-bad", django_bad),
     path("api/probe/django-get-only", django_get_only),

@@ -51,3 +51,11 @@ def test_audit_admin_is_read_only(admin_client):
 def test_a_customer_request_does_not_leak_its_actor_into_the_next_request(api, client):
     assert api.get("/api/me").status_code == 200
     assert current_actor() == "system"
+
+
+@pytest.mark.urls("raxx.tests.probe_urls")
+def test_events_written_during_a_customer_request_name_the_customer(api, customer):
+    response = api.post("/api/probe/audit")
+    assert response.json() == {"actor": f"customer:{customer.id}"}
+    assert AuditEvent.objects.get(event_type="probe_event").customer_id == customer.id
+    assert current_actor() == "system"
