@@ -38,13 +38,18 @@ def run() -> list[dict]:
     with override_settings(ROOT_URLCONF="bench.platform_urls", DEBUG=False):
         for _, fn in cases:
             assert fn().status_code == 200
-        baseline = None
+        # Interleaved rounds, best median per case: a busy shared machine slows
+        # every case alike instead of whichever happened to run during a spike.
+        best: dict[str, dict] = {}
+        for _ in range(5):
+            for name, fn in cases:
+                timing = harness.measure(fn, repeat=200, warmup=20)
+                if name not in best or timing["median_us"] < best[name]["median_us"]:
+                    best[name] = timing
+        baseline = best[cases[0][0]]["median_us"]
         for name, fn in cases:
-            timing = harness.measure(fn, repeat=1000, warmup=100)
-            queries = harness.count_queries(fn)
-            baseline = baseline or timing["median_us"]
-            rows.append({"request": name, "median_us": timing["median_us"], "p95_us": timing["p95_us"],
-                         "queries": queries, "ratio": timing["median_us"] / baseline})
+            rows.append({"request": name, "median_us": best[name]["median_us"], "p95_us": best[name]["p95_us"],
+                         "queries": harness.count_queries(fn), "ratio": best[name]["median_us"] / baseline})
     return rows
 
 
