@@ -122,8 +122,6 @@ def sentiment_label_create(*, customer: Customer, source_table: str, trade_id: i
     order = PaperOrder.objects.filter(customer=customer, pk=trade_id).first()
     if order is None:
         raise ApplicationError(NOT_FOUND, status_code=404)
-    if TradeSentimentLabel.objects.filter(customer=customer, source_table=source_table, trade=order).exists():
-        raise ApplicationError(LABEL_EXISTS, status_code=409)
     label = _label_insert(customer=customer, order=order, pre_label=pre_label,
                           taxonomy_version=taxonomy.version, source_table=source_table)
     logger.info("sentiment label %s created for trade %s", label.id, order.id)
