@@ -43,7 +43,7 @@ def _validated(serializer_class, data) -> dict:
 
 
 class PaperOrderListCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class PaperOrderCreateInputSerializer(serializers.Serializer):
         symbol = serializers.RegexField(r"^[A-Za-z0-9.\-]{1,16}$", max_length=16)
         side = serializers.ChoiceField(choices=["buy", "sell"])
         quantity = PositiveDecimal()
@@ -51,9 +51,9 @@ class PaperOrderListCreateApi(APIView):
         strategy_type = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
         pre_label = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
 
-    @extend_schema(request=InputSerializer, responses={201: dict})
+    @extend_schema(request=PaperOrderCreateInputSerializer, responses={201: dict})
     def post(self, request):
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.PaperOrderCreateInputSerializer, request.data)
         journal_on = flag_is_on(request, JOURNAL_FLAG)
         order, label = services.paper_order_create(
             customer=request.user, symbol=data["symbol"].upper(), side=data["side"], quantity=data["quantity"],
@@ -62,7 +62,7 @@ class PaperOrderListCreateApi(APIView):
         return Response({"order": order_dict(order), "sentiment_label": label_dict(label) if label else None},
                         status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[PageInput], responses={200: dict})
+    @extend_schema(parameters=[PageInput], responses={200: dict}, operation_id="paper_orders_list")
     def get(self, request):
         page = _validated(PageInput, request.query_params)
         orders = selectors.paper_orders_list(customer=request.user, **page)
@@ -76,12 +76,12 @@ class PaperOrderDetailApi(APIView):
 
 
 class PaperOrderCloseApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class PaperOrderCloseInputSerializer(serializers.Serializer):
         exit_price = PositiveDecimal()
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    @extend_schema(request=PaperOrderCloseInputSerializer, responses={200: dict})
     def post(self, request, order_id: int):
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.PaperOrderCloseInputSerializer, request.data)
         order = services.paper_order_close(customer=request.user, order_id=order_id, exit_price=data["exit_price"],
                                            tier=token_tier(request))
         return Response({"order": order_dict(order)})
@@ -90,14 +90,14 @@ class PaperOrderCloseApi(APIView):
 class SentimentLabelCreateApi(APIView):
     permission_classes = [IsCustomer, JournalFlag]
 
-    class InputSerializer(serializers.Serializer):
+    class SentimentLabelCreateInputSerializer(serializers.Serializer):
         source_table = serializers.ChoiceField(choices=SOURCE_TABLES)
         trade_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
         pre_label = serializers.ChoiceField(choices=PRE_LABELS)
 
-    @extend_schema(request=InputSerializer, responses={201: dict})
+    @extend_schema(request=SentimentLabelCreateInputSerializer, responses={201: dict})
     def post(self, request):
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.SentimentLabelCreateInputSerializer, request.data)
         label = services.sentiment_label_create(customer=request.user, **data)
         return Response(label_dict(label), status=status.HTTP_201_CREATED)
 
@@ -105,7 +105,7 @@ class SentimentLabelCreateApi(APIView):
 class SentimentLabelDetailApi(APIView):
     permission_classes = [IsCustomer, JournalFlag]
 
-    class InputSerializer(serializers.Serializer):
+    class SentimentLabelPatchInputSerializer(serializers.Serializer):
         post_label = serializers.ChoiceField(choices=POST_LABELS, required=False)
         journal_note = serializers.CharField(max_length=NOTE_MAX_LENGTH, required=False, allow_null=True,
                                              allow_blank=True, trim_whitespace=False)
@@ -119,9 +119,9 @@ class SentimentLabelDetailApi(APIView):
     def get(self, request, label_id: int):
         return Response(label_detail_dict(selectors.sentiment_label_get(customer=request.user, label_id=label_id)))
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    @extend_schema(request=SentimentLabelPatchInputSerializer, responses={200: dict})
     def patch(self, request, label_id: int):
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.SentimentLabelPatchInputSerializer, request.data)
         label = services.sentiment_label_update(customer=request.user, label_id=label_id, **data)
         return Response(label_detail_dict(label))
 
@@ -139,7 +139,7 @@ class SentimentTaxonomyApi(APIView):
 class SentimentFilterApi(APIView):
     permission_classes = [IsCustomer, JournalFlag]
 
-    class InputSerializer(PageInput):
+    class SentimentFilterQuerySerializer(PageInput):
         pre_label = serializers.ChoiceField(choices=PRE_LABELS, required=False)
         post_label = serializers.ChoiceField(choices=POST_LABELS, required=False)
         source_table = serializers.ChoiceField(choices=SOURCE_TABLES, default="paper_orders")
@@ -156,9 +156,9 @@ class SentimentFilterApi(APIView):
                 raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
             return attrs
 
-    @extend_schema(parameters=[InputSerializer], responses={200: dict})
+    @extend_schema(parameters=[SentimentFilterQuerySerializer], responses={200: dict})
     def get(self, request):
-        data = dict(_validated(self.InputSerializer, request.query_params))
+        data = dict(_validated(self.SentimentFilterQuerySerializer, request.query_params))
         limit, offset = data.pop("limit"), data.pop("offset")
         filters = selectors.SentimentFilter(**data)
         return Response(selectors.sentiment_filter(customer=request.user, filters=filters, limit=limit, offset=offset))
