@@ -15,7 +15,7 @@ from .models import NOTE_MAX_LENGTH, POST_LABELS, PRE_LABELS, SOURCE_TABLES
 
 JOURNAL_FLAG = "FLAG_SENTIMENT_JOURNAL"
 JournalFlag = flag_required(JOURNAL_FLAG)
-PRICE = {"max_digits": 20, "decimal_places": 6}
+PRICE = {"max_digits": 16, "decimal_places": 6}  # ≤ 9,999,999,999.999999: P&L always fits numeric(34, 12)
 
 
 class PositiveDecimal(serializers.DecimalField):

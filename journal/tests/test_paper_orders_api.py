@@ -142,3 +142,16 @@ def test_order_routes_have_a_constant_query_count(api, customer, django_assert_m
         assert api.post(f"/api/paper-orders/{orders[0].id}/close", {"exit_price": "1"}, format="json").status_code == 200
     with django_assert_max_num_queries(8):
         assert api.post("/api/paper-orders", ORDER, format="json").status_code == 201
+
+
+def test_largest_accepted_numbers_close_without_overflow(api):
+    big = "9999999999.999999"
+    created = api.post("/api/paper-orders", {**ORDER, "side": "sell", "quantity": big, "entry_price": big},
+                       format="json")
+    assert created.status_code == 201
+    closed = api.post(f"/api/paper-orders/{created.json()['order']['id']}/close", {"exit_price": "0.000001"},
+                      format="json")
+    assert closed.status_code == 200
+    assert Decimal(closed.json()["order"]["realized_pnl"]) == (Decimal(big) - Decimal("0.000001")) * Decimal(big)
+    too_big = api.post("/api/paper-orders", {**ORDER, "quantity": "99999999999"}, format="json")
+    assert too_big.status_code == 400 and "quantity" in too_big.json()["detail"]
