@@ -105,7 +105,8 @@ class TradeSentimentLabel(models.Model):
     post_label_locked_at = models.DateTimeField(null=True, blank=True)
     journal_note = models.TextField(null=True, blank=True)
     taxonomy_version = models.ForeignKey(SentimentTaxonomyVersion, on_delete=models.PROTECT,
-                                         db_column="taxonomy_version", default=1, related_name="labels")
+                                         db_column="taxonomy_version", default=1, db_default=1,
+                                         related_name="labels")
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
