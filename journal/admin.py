@@ -70,7 +70,7 @@ class TradeSentimentLabelAdmin(ReadOnlyAdmin):
     list_display = ("id", "customer", "trade", "pre_label", "post_label", "note_present", "lock_state",
                     "taxonomy_version", "created_at")
     list_filter = ("pre_label", "post_label", PostLabelSetFilter, LockedFilter, "taxonomy_version")
-    list_select_related = ("customer", "trade")
+    list_select_related = ("customer", "trade", "taxonomy_version")
     search_fields = ("customer__id",)
 
     def get_queryset(self, request):

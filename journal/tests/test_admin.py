@@ -80,3 +80,12 @@ def test_new_taxonomy_version_becomes_current_for_new_labels(api, customer, jour
     made = api.post("/api/sentiment-labels", {"source_table": "paper_orders", "trade_id": order.id,
                                               "pre_label": "Neutral"}, format="json")
     assert made.status_code == 201 and made.json()["taxonomy_version"] == 2
+
+
+@pytest.mark.parametrize("rows", [1, 20])
+def test_admin_lists_have_a_constant_query_count(admin_client, customer, django_assert_max_num_queries, rows):
+    for _ in range(rows):
+        make_label(customer, make_order(customer, exit="101"), note=NOTE)
+    for url in ("/admin/journal/tradesentimentlabel/", "/admin/journal/paperorder/"):
+        with django_assert_max_num_queries(12):
+            assert admin_client.get(url).status_code == 200
