@@ -8,7 +8,7 @@ import json
 
 from django import forms
 from django.contrib import admin
-from django.db.models import BooleanField, ExpressionWrapper, Max, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils.html import format_html
 
 from .models import POST_LABELS, PRE_LABELS, PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
@@ -73,6 +73,17 @@ class TradeSentimentLabelAdmin(ReadOnlyAdmin):
     list_select_related = ("customer", "trade", "taxonomy_version")
     search_fields = ("customer__id",)
 
+    def changelist_view(self, request, extra_context=None):
+        """Counts per label over the filtered rows, drawn as bars above the list (counts only, no content)."""
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            response.context_data["label_bars"] = [
+                ("Pre-trade labels", _bars(changelist.queryset, "pre_label", PRE_LABELS)),
+                ("Post-trade labels", _bars(changelist.queryset, "post_label", (*POST_LABELS, None))),
+            ]
+        return response
+
     def get_queryset(self, request):
         has_note = ExpressionWrapper(Q(journal_note__isnull=False) & ~Q(journal_note=""), output_field=BooleanField())
         return super().get_queryset(request).defer("journal_note").annotate(has_note=has_note)
@@ -86,6 +97,13 @@ class TradeSentimentLabelAdmin(ReadOnlyAdmin):
         if obj.post_label_locked_at:
             return format_html("🔒 Locked at {} (read-only)", obj.post_label_locked_at.strftime("%Y-%m-%d %H:%M UTC"))
         return "Open for edits"
+
+
+def _bars(queryset, field: str, labels) -> list[dict]:
+    counts = dict(queryset.order_by().values_list(field).annotate(n=Count("id")))
+    top = max(counts.values(), default=0) or 1
+    return [{"label": label or "(none recorded)", "count": counts.get(label, 0),
+             "width": round(200 * counts.get(label, 0) / top)} for label in labels]
 
 
 class TaxonomyVersionForm(forms.ModelForm):

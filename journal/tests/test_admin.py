@@ -89,3 +89,9 @@ def test_admin_lists_have_a_constant_query_count(admin_client, customer, django_
     for url in ("/admin/journal/tradesentimentlabel/", "/admin/journal/paperorder/"):
         with django_assert_max_num_queries(12):
             assert admin_client.get(url).status_code == 200
+
+
+def test_label_list_draws_label_counts(admin_client, labels):
+    body = admin_client.get("/admin/journal/tradesentimentlabel/?locked=yes").content.decode()
+    assert "Pre-trade labels" in body and "Post-trade labels" in body and "(none recorded)" in body
+    assert NOTE not in body

@@ -23,7 +23,7 @@ NOTE = "note-text-canary-5518 I sold because of the news"
 
 
 def app_strings() -> list[tuple[str, str]]:
-    """Every string literal in the app's code (messages, summaries, admin text, docstrings) and its README."""
+    """Every string literal in the app's code (messages, summaries, admin text, docstrings), templates, README."""
     found = []
     for path in sorted(APP.rglob("*.py")):
         if "tests" in path.parts:
@@ -32,6 +32,7 @@ def app_strings() -> list[tuple[str, str]]:
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found.append((f"{path.relative_to(APP)}:{node.lineno}", node.value))
     found.append(("README.md", (APP / "README.md").read_text()))
+    found += [(str(path.relative_to(APP)), path.read_text()) for path in sorted(APP.rglob("*.html"))]
     return found
 
 
