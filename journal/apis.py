@@ -91,7 +91,7 @@ class SentimentLabelCreateApi(APIView):
     permission_classes = [IsCustomer, JournalFlag]
 
     class SentimentLabelCreateInputSerializer(serializers.Serializer):
-        source_table = serializers.ChoiceField(choices=SOURCE_TABLES)
+        source_table = serializers.ChoiceField(choices=SOURCE_TABLES, default="paper_orders")
         trade_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
         pre_label = serializers.ChoiceField(choices=PRE_LABELS)
 

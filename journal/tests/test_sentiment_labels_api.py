@@ -189,3 +189,10 @@ def test_label_routes_have_a_constant_query_count(api, customer, journal_on, dja
     with django_assert_max_num_queries(8):
         assert api.patch(f"/api/sentiment-labels/{labels[0].id}", {"post_label": "FollowedPlan"},
                          format="json").status_code == 200
+
+
+def test_source_table_defaults_to_paper_orders(api, customer, journal_on):
+    order = make_order(customer)
+    response = api.post("/api/sentiment-labels", {"trade_id": order.id, "pre_label": "Neutral"}, format="json")
+    assert response.status_code == 201
+    assert TradeSentimentLabel.objects.get().source_table == "paper_orders"
