@@ -24,8 +24,9 @@ def test_create_with_flag_off_ignores_pre_label_and_leaks_nothing(api, customer)
     assert AuditEvent.objects.filter(event_type="paper_order_opened", customer=customer).count() == 1
 
 
-def test_create_with_flag_off_ignores_even_a_bogus_pre_label(api):
-    response = api.post("/api/paper-orders", {**ORDER, "pre_label": "Panicked"}, format="json")
+@pytest.mark.parametrize("pre_label", ["Panicked", "x" * 500, 7, {"a": 1}])
+def test_create_with_flag_off_ignores_even_a_bogus_pre_label(api, pre_label):
+    response = api.post("/api/paper-orders", {**ORDER, "pre_label": pre_label}, format="json")
     assert response.status_code == 201
     assert response.json()["sentiment_label"] is None
 
