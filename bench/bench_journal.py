@@ -78,6 +78,23 @@ def _seed(customer) -> None:
             cursor.execute("ANALYZE trade_sentiment_labels")
 
 
+def _interleaved(fns: dict, *, rounds: int) -> dict:
+    """Median/p95 per variant, the variants taking turns so machine load hits them alike."""
+    import statistics
+    import time
+
+    samples = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()  # warm-up
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append((time.perf_counter() - start) * 1e6)
+    return {name: {"median_us": statistics.median(v), "p95_us": sorted(v)[int(len(v) * 0.95) - 1]}
+            for name, v in samples.items()}
+
+
 def run() -> list[dict]:
     from django.db import connection
     from rest_framework.test import APIClient
@@ -119,7 +136,7 @@ def run() -> list[dict]:
     results = {"endpoint (DRF, auth, flag)": (endpoint, harness.count_queries(endpoint)),
                "selector only": (selector, harness.count_queries(selector)),
                "raw SQL aggregate + page": (raw, 2)}
-    timings = {name: harness.measure(fn, repeat=30, warmup=3) for name, (fn, _) in results.items()}
+    timings = _interleaved({name: fn for name, (fn, _) in results.items()}, rounds=30)
     base = timings["raw SQL aggregate + page"]["median_us"]
     return [{"variant": name, "db": connection.vendor, "trades": TRADES, "filtered_n": stats[0],
              "queries": queries, "median_ms": timings[name]["median_us"] / 1000,
