@@ -1,0 +1,167 @@
+"""Thin DRF views for CONTRACTS §3: validate → one service/selector → plain dicts."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from flags.registry import flag_is_on
+from raxx.api import flag_required
+from raxx.auth import IsCustomer, token_tier
+
+from . import selectors, services
+from .formatting import label_detail_dict, label_dict, order_dict
+from .models import NOTE_MAX_LENGTH, POST_LABELS, PRE_LABELS, SOURCE_TABLES
+
+JOURNAL_FLAG = "FLAG_SENTIMENT_JOURNAL"
+JournalFlag = flag_required(JOURNAL_FLAG)
+PRICE = {"max_digits": 16, "decimal_places": 6}  # ≤ 9,999,999,999.999999: P&L always fits numeric(34, 12)
+
+
+class PositiveDecimal(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(**PRICE, coerce_to_string=True, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if value <= 0:
+            raise serializers.ValidationError("Must be greater than zero.")
+        return value
+
+
+class PageInput(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PaperOrderListCreateApi(APIView):
+    class PaperOrderCreateInputSerializer(serializers.Serializer):
+        symbol = serializers.RegexField(r"^[A-Za-z0-9.\-]{1,16}$", max_length=16)
+        side = serializers.ChoiceField(choices=["buy", "sell"])
+        quantity = PositiveDecimal()
+        entry_price = PositiveDecimal()
+        strategy_type = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+        pre_label = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+
+    @extend_schema(request=PaperOrderCreateInputSerializer, responses={201: dict})
+    def post(self, request):
+        journal_on = flag_is_on(request, JOURNAL_FLAG)
+        body = request.data
+        if not journal_on and isinstance(body, dict):  # flag off: pre_label is not even validated (no leak)
+            body = {key: value for key, value in body.items() if key != "pre_label"}
+        data = _validated(self.PaperOrderCreateInputSerializer, body)
+        order, label = services.paper_order_create(
+            customer=request.user, symbol=data["symbol"].upper(), side=data["side"], quantity=data["quantity"],
+            entry_price=data["entry_price"], strategy_type=data.get("strategy_type"),
+            pre_label=data.get("pre_label") if journal_on else None, journal_on=journal_on)
+        return Response({"order": order_dict(order), "sentiment_label": label_dict(label) if label else None},
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[PageInput], responses={200: dict}, operation_id="paper_orders_list")
+    def get(self, request):
+        page = _validated(PageInput, request.query_params)
+        orders = selectors.paper_orders_list(customer=request.user, **page)
+        return Response({"orders": [order_dict(o) for o in orders], "limit": page["limit"], "offset": page["offset"]})
+
+
+class PaperOrderDetailApi(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request, order_id: int):
+        return Response({"order": order_dict(selectors.paper_order_get(customer=request.user, order_id=order_id))})
+
+
+class PaperOrderCloseApi(APIView):
+    class PaperOrderCloseInputSerializer(serializers.Serializer):
+        exit_price = PositiveDecimal()
+
+    @extend_schema(request=PaperOrderCloseInputSerializer, responses={200: dict})
+    def post(self, request, order_id: int):
+        data = _validated(self.PaperOrderCloseInputSerializer, request.data)
+        order = services.paper_order_close(customer=request.user, order_id=order_id, exit_price=data["exit_price"],
+                                           tier=token_tier(request))
+        return Response({"order": order_dict(order)})
+
+
+class SentimentLabelCreateApi(APIView):
+    permission_classes = [IsCustomer, JournalFlag]
+
+    class SentimentLabelCreateInputSerializer(serializers.Serializer):
+        source_table = serializers.ChoiceField(choices=SOURCE_TABLES, default="paper_orders")
+        trade_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+        pre_label = serializers.ChoiceField(choices=PRE_LABELS)
+
+    @extend_schema(request=SentimentLabelCreateInputSerializer, responses={201: dict})
+    def post(self, request):
+        data = _validated(self.SentimentLabelCreateInputSerializer, request.data)
+        label = services.sentiment_label_create(customer=request.user, **data)
+        return Response(label_dict(label), status=status.HTTP_201_CREATED)
+
+
+class SentimentLabelDetailApi(APIView):
+    permission_classes = [IsCustomer, JournalFlag]
+
+    class SentimentLabelPatchInputSerializer(serializers.Serializer):
+        post_label = serializers.ChoiceField(choices=POST_LABELS, required=False)
+        journal_note = serializers.CharField(max_length=NOTE_MAX_LENGTH, required=False, allow_null=True,
+                                             allow_blank=True, trim_whitespace=False)
+
+        def validate(self, attrs):
+            if not attrs:
+                raise serializers.ValidationError("Send post_label, journal_note or both.")
+            return attrs
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, label_id: int):
+        return Response(label_detail_dict(selectors.sentiment_label_get(customer=request.user, label_id=label_id)))
+
+    @extend_schema(request=SentimentLabelPatchInputSerializer, responses={200: dict})
+    def patch(self, request, label_id: int):
+        data = _validated(self.SentimentLabelPatchInputSerializer, request.data)
+        label = services.sentiment_label_update(customer=request.user, label_id=label_id, **data)
+        return Response(label_detail_dict(label))
+
+
+class SentimentTaxonomyApi(APIView):
+    permission_classes = [IsCustomer, JournalFlag]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        taxonomy = selectors.current_taxonomy()
+        return Response({"version": taxonomy.version, "pre_labels": taxonomy.pre_label_list,
+                         "post_labels": taxonomy.post_label_list})
+
+
+class SentimentFilterApi(APIView):
+    permission_classes = [IsCustomer, JournalFlag]
+
+    class SentimentFilterQuerySerializer(PageInput):
+        pre_label = serializers.ChoiceField(choices=PRE_LABELS, required=False)
+        post_label = serializers.ChoiceField(choices=POST_LABELS, required=False)
+        source_table = serializers.ChoiceField(choices=SOURCE_TABLES, default="paper_orders")
+        strategy_type = serializers.CharField(max_length=64, required=False)
+        date_from = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
+        date_to = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
+        taxonomy_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+
+        def validate(self, attrs):
+            unknown = sorted(set(self.initial_data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Not a filter of this view."] for name in unknown})
+            if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+                raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+            return attrs
+
+    @extend_schema(parameters=[SentimentFilterQuerySerializer], responses={200: dict})
+    def get(self, request):
+        data = dict(_validated(self.SentimentFilterQuerySerializer, request.query_params))
+        limit, offset = data.pop("limit"), data.pop("offset")
+        filters = selectors.SentimentFilter(**data)
+        return Response(selectors.sentiment_filter(customer=request.user, filters=filters, limit=limit, offset=offset))

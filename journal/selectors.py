@@ -1,0 +1,160 @@
+"""Journal reads. Every query starts from the customer (the IDOR defence of design §3.3)."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import BooleanField, Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from raxx.errors import ApplicationError
+from raxx.models import Customer
+
+from .formatting import cents, iso_z, trade_summary
+from .models import PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
+
+TRADE_FIELDS = ("trade_id", "trade__symbol", "trade__side", "trade__quantity", "trade__entry_price",
+                "trade__exit_price", "trade__strategy_type", "trade__opened_at", "trade__closed_at",
+                "trade__realized_pnl", "pre_label", "post_label", "has_note")
+MIN_SAMPLE = 10
+MAX_ID = 2**63 - 1
+
+
+def in_id_range(value: int) -> bool:
+    """Ids beyond BIGINT would make PostgreSQL raise; such an id names nothing (404)."""
+    return 0 < value <= MAX_ID
+
+
+def current_taxonomy() -> SentimentTaxonomyVersion:
+    """The newest taxonomy version already in effect."""
+    return SentimentTaxonomyVersion.objects.filter(effective_from__lte=timezone.now()).order_by("-version").first()
+
+
+def paper_orders_list(*, customer: Customer, limit: int = 100, offset: int = 0) -> list[PaperOrder]:
+    return list(PaperOrder.objects.filter(customer=customer).order_by("-opened_at", "-id")[offset:offset + limit])
+
+
+def paper_order_get(*, customer: Customer, order_id: int) -> PaperOrder:
+    order = PaperOrder.objects.filter(customer=customer, pk=order_id).first() if in_id_range(order_id) else None
+    if order is None:
+        raise ApplicationError("not_found", status_code=404)
+    return order
+
+
+def sentiment_label_get(*, customer: Customer, label_id: int) -> TradeSentimentLabel:
+    label = TradeSentimentLabel.objects.filter(customer=customer, pk=label_id).first() if in_id_range(label_id) else None
+    if label is None:
+        raise ApplicationError("not_found", status_code=404)
+    return label
+
+
+@dataclass(frozen=True)
+class SentimentFilter:
+    pre_label: str | None = None
+    post_label: str | None = None
+    source_table: str = "paper_orders"
+    strategy_type: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    taxonomy_version: int | None = None
+
+    def q(self) -> Q:
+        q = Q(source_table=self.source_table)
+        if self.pre_label:
+            q &= Q(pre_label=self.pre_label)
+        if self.post_label:
+            q &= Q(post_label=self.post_label)
+        if self.strategy_type:
+            q &= Q(trade__strategy_type=self.strategy_type)
+        if self.date_from:
+            q &= Q(trade__closed_at__gte=datetime.combine(self.date_from, time.min, tzinfo=UTC))
+        if self.date_to:
+            q &= Q(trade__closed_at__lt=datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=UTC))
+        if self.taxonomy_version is not None:
+            q &= Q(taxonomy_version_id=self.taxonomy_version)
+        return q
+
+    def echo(self) -> dict:
+        return {"pre_label": self.pre_label, "post_label": self.post_label, "source_table": self.source_table,
+                "strategy_type": self.strategy_type,
+                "date_from": self.date_from.isoformat() if self.date_from else None,
+                "date_to": self.date_to.isoformat() if self.date_to else None,
+                "taxonomy_version": self.taxonomy_version}
+
+
+_MONEY = DecimalField(max_digits=40, decimal_places=12)
+_ZERO = Value(Decimal(0), output_field=_MONEY)
+
+
+def _aggregates(prefix: str, where: Q) -> dict:
+    """Conditional aggregates for one STATS block (filtered or baseline), computed by the database."""
+    pnl = F("trade__realized_pnl")
+    return {
+        f"{prefix}n": Count("id", filter=where),
+        f"{prefix}closed": Count("id", filter=where & Q(trade__realized_pnl__isnull=False)),
+        f"{prefix}wins": Count("id", filter=where & Q(trade__realized_pnl__gt=0)),
+        f"{prefix}losses": Count("id", filter=where & Q(trade__realized_pnl__lt=0)),
+        f"{prefix}total": Coalesce(Sum(pnl, filter=where, output_field=_MONEY), _ZERO),
+        f"{prefix}win_sum": Coalesce(Sum(pnl, filter=where & Q(trade__realized_pnl__gt=0), output_field=_MONEY), _ZERO),
+        f"{prefix}loss_sum": Coalesce(Sum(pnl, filter=where & Q(trade__realized_pnl__lt=0), output_field=_MONEY),
+                                      _ZERO),
+    }
+
+
+def _stats(row: dict, prefix: str) -> dict:
+    n, closed, wins, losses = (row[f"{prefix}{k}"] for k in ("n", "closed", "wins", "losses"))
+    total, win_sum, loss_sum = (Decimal(row[f"{prefix}{k}"]) for k in ("total", "win_sum", "loss_sum"))
+    return {
+        "n": n, "closed": closed, "wins": wins, "losses": losses,
+        "win_rate": round(wins / closed, 4) if closed else None,
+        "total_pnl": cents(total),
+        "avg_pnl": cents(total / closed) if closed else None,
+        "avg_win": cents(win_sum / wins) if wins else None,
+        "avg_loss": cents(loss_sum / losses) if losses else None,
+        "profit_factor": round(float(win_sum / abs(loss_sum)), 4) if losses else None,
+    }
+
+
+def sentiment_filter(*, customer: Customer, filters: SentimentFilter, limit: int = 100, offset: int = 0) -> dict:
+    """Stats for the filtered labels, the unfiltered baseline, and one page of trades.
+
+    Two queries whatever the number of trades: one aggregate (filtered and baseline
+    side by side) and one page of rows. Note text is never selected, only its presence.
+    """
+    mine = TradeSentimentLabel.objects.filter(customer=customer)
+    where = filters.q()
+    row = mine.aggregate(**_aggregates("f_", where), **_aggregates("b_", Q()))
+    trades = _trade_page(mine.filter(where), limit=limit, offset=offset)
+    n = row["f_n"]
+    return {
+        "filters": filters.echo(),
+        "sample": {"n": n, "sample_too_small": n < MIN_SAMPLE},
+        "stats": _stats(row, "f_"),
+        "baseline": _stats(row, "b_"),
+        "trades": trades,
+        "page": {"limit": limit, "offset": offset, "returned": len(trades)},
+        "generated_at": iso_z(timezone.now()),
+    }
+
+
+def _trade_page(labels: QuerySet, *, limit: int, offset: int) -> list[dict]:
+    rows = (labels.annotate(has_note=ExpressionWrapper(Q(journal_note__isnull=False) & ~Q(journal_note=""),
+                                                 output_field=BooleanField()))
+            .order_by("-trade__opened_at", "-trade_id").values(*TRADE_FIELDS)[offset:offset + limit])
+    return [{
+        "trade_id": r["trade_id"],
+        "symbol": r["trade__symbol"],
+        "side": r["trade__side"],
+        "strategy_type": r["trade__strategy_type"],
+        "opened_at": iso_z(r["trade__opened_at"]),
+        "closed_at": iso_z(r["trade__closed_at"]),
+        "realized_pnl": cents(r["trade__realized_pnl"]),
+        "pre_label": r["pre_label"],
+        "post_label": r["post_label"],
+        "journal_note_present": bool(r["has_note"]),
+        "summary": trade_summary(side=r["trade__side"], quantity=r["trade__quantity"], symbol=r["trade__symbol"],
+                                 entry_price=r["trade__entry_price"], exit_price=r["trade__exit_price"],
+                                 realized_pnl=r["trade__realized_pnl"], pre_label=r["pre_label"],
+                                 post_label=r["post_label"]),
+    } for r in rows]
