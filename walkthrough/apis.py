@@ -1,0 +1,216 @@
+"""Walkthrough routes (CONTRACTS §5). Authenticated by walkthrough token, never the customer JWT."""
+
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from raxx.api import flag_required
+from raxx.errors import ApplicationError
+
+from . import services
+from .auth import IsTester, WalkthroughTokenAuthentication
+from .routing import PERSONA_ROUTING, SELF_SELECT, cell_for, route_for
+from .scenarios import (DOOR_SCREEN, INTENT_QUESTION, PERSONA_QUESTIONS, SURVEY, TAX_SCREEN, builder_payload,
+                        scenario_fixture, scenario_payload, vs_guide_payload)
+from .selectors import paper_trade_body, progress_status
+
+_PERSONA_IDS = {q["id"]: q["choices"] for q in PERSONA_QUESTIONS}
+
+
+class WalkthroughApi(APIView):
+    authentication_classes = [WalkthroughTokenAuthentication]
+    permission_classes = [IsTester]
+
+    def progress(self, request):
+        return request.user.progress
+
+    def status_body(self, request, progress, **extra) -> dict:
+        return {"progress": progress_status(progress=progress, cell=cell_for(request)), **extra}
+
+
+def _body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ApplicationError("invalid_request", detail={"non_field_errors": ["A JSON object is required."]})
+    return request.data
+
+
+def _validate_persona(answers) -> dict:
+    if not isinstance(answers, dict):
+        raise serializers.ValidationError({"answers": ["An object of persona answers is required."]})
+    errors = {}
+    for key, value in answers.items():
+        if key not in _PERSONA_IDS:
+            errors[key] = ["Unknown question."]
+        elif value not in _PERSONA_IDS[key]:
+            errors[key] = [f"One of: {', '.join(_PERSONA_IDS[key])}."]
+    for key in _PERSONA_IDS:
+        if key not in answers:
+            errors[key] = ["This question needs an answer."]
+    if errors:
+        raise serializers.ValidationError({"answers": errors})
+    return dict(answers)
+
+
+def _validate_intent(value):
+    if value is not None and not isinstance(value, str):
+        raise serializers.ValidationError({"intent_bucket": ["A string is required."]})
+    return value
+
+
+def _validate_legs(data: dict, *, required: bool):
+    legs = data.get("legs")
+    if legs is None and not required:
+        return None
+    if not isinstance(legs, list):
+        raise serializers.ValidationError({"legs": ["A list of legs (design §3.Q7 legs_json items) is required."]})
+    return legs
+
+
+def _intent_question(request, progress):
+    cell = cell_for(request)
+    if cell.routing and progress.intent_bucket is None and (not cell.self_select or progress.track_selected == "full"):
+        return INTENT_QUESTION
+    return None
+
+
+class Screen1Api(WalkthroughApi):
+    def get(self, request):
+        cell = cell_for(request)
+        if cell.self_select:
+            body = {"screen": 1, "kind": "door", **DOOR_SCREEN, "intent_question": None}
+        else:
+            body = {"screen": 1, "kind": "persona_match", "title": "About your trading",
+                    "copy": "Three short questions, so the walkthrough matches the account you use.",
+                    "questions": PERSONA_QUESTIONS, "intent_question": INTENT_QUESTION if cell.routing else None}
+        return Response({**body, **self.status_body(request, self.progress(request))})
+
+    def post(self, request):
+        data, cell, progress = _body(request), cell_for(request), self.progress(request)
+        first = progress.screen_completed_max < 1
+        track = data.get("track")
+        answers = data.get("answers")
+        if cell.self_select and (first or track is not None) and track not in ("simple", "full"):
+            raise serializers.ValidationError({"track": ['One of: "simple", "full".']})
+        if not cell.self_select and (first or answers is not None):
+            answers = _validate_persona(answers)
+        intent = _validate_intent(data.get("intent_bucket"))
+        progress = services.screen1_submit(progress=progress, cell=cell, track=track, answers=answers, intent=intent)
+        return Response(self.status_body(request, progress, intent_question=_intent_question(request, progress)))
+
+
+class IntentApi(WalkthroughApi):
+    permission_classes = [IsTester, flag_required(PERSONA_ROUTING)]
+
+    def post(self, request):
+        data = _body(request)
+        intent = _validate_intent(data.get("intent_bucket"))
+        if intent is None:
+            raise serializers.ValidationError({"intent_bucket": ["This field is required."]})
+        progress = services.intent_submit(progress=self.progress(request), cell=cell_for(request), intent=intent)
+        return Response(self.status_body(request, progress))
+
+
+class SimpleScreenApi(WalkthroughApi):
+    permission_classes = [IsTester, flag_required(SELF_SELECT)]
+
+    def get(self, request):
+        progress = self.progress(request)
+        route = route_for(progress, cell_for(request))
+        scenario = "directional" if route.scenario == "directional" else "simple"
+        return Response({"screen": "simple/1", **vs_guide_payload(scenario=scenario), **self.status_body(request, progress)})
+
+    def post(self, request):
+        legs = _validate_legs(_body(request), required=False)
+        progress, trade, created = services.simple1_submit(progress=self.progress(request), cell=cell_for(request),
+                                                           legs=legs)
+        body = self.status_body(request, progress, paper_trade=paper_trade_body(trade) if trade is not None else None)
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class Screen2Api(WalkthroughApi):
+    def get(self, request):
+        progress = self.progress(request)
+        route = route_for(progress, cell_for(request))
+        payload = scenario_payload(route.scenario if route.scenario != "simple" else "income")
+        payload["guide"] = vs_guide_payload(scenario="directional") if route.scenario == "directional" else None
+        return Response({"screen": 2, **payload, **self.status_body(request, progress)})
+
+    def post(self, request):
+        answers = _body(request).get("answers")
+        if answers is not None and (not isinstance(answers, dict) or len(answers) > 20
+                                    or any(len(str(v)) > 500 for v in answers.values())):
+            raise serializers.ValidationError({"answers": ["An object of at most 20 short answers."]})
+        progress = services.screen2_submit(progress=self.progress(request), cell=cell_for(request), answers=answers)
+        return Response(self.status_body(request, progress))
+
+
+class Screen3Api(WalkthroughApi):
+    def get(self, request):
+        progress = self.progress(request)
+        route = route_for(progress, cell_for(request))
+        builder = route.builder if route.builder != "simple" else "vs"
+        fixture = scenario_fixture(route.scenario if route.scenario != "simple" else "directional")
+        return Response({"screen": 3, "scenario": route.scenario, **builder_payload(builder),
+                         "chain": fixture["served"] if fixture else None, **self.status_body(request, progress)})
+
+    def post(self, request):
+        legs = _validate_legs(_body(request), required=True)
+        progress, trade, created = services.screen3_submit(progress=self.progress(request), cell=cell_for(request),
+                                                           legs=legs)
+        return Response(self.status_body(request, progress, paper_trade=paper_trade_body(trade)),
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class Screen4Api(WalkthroughApi):
+    def get(self, request):
+        return Response({"screen": 4, **TAX_SCREEN, **self.status_body(request, self.progress(request))})
+
+    def post(self, request):
+        _body(request)
+        progress = services.screen4_submit(progress=self.progress(request), cell=cell_for(request))
+        return Response(self.status_body(request, progress))
+
+
+def _validate_survey(answers) -> dict:
+    if not isinstance(answers, dict):
+        raise serializers.ValidationError({"answers": ["An object of survey answers is required."]})
+    errors, clean = {}, {}
+    known = {q["id"]: q for q in SURVEY["questions"]}
+    for key in answers:
+        if key not in known:
+            errors[key] = ["Unknown question."]
+    for key, q in known.items():
+        value = answers.get(key)
+        if value is None:
+            if q["required"]:
+                errors[key] = ["This question needs an answer."]
+            continue
+        if q["kind"] == "scale" and not (isinstance(value, int) and not isinstance(value, bool)
+                                         and q["min"] <= value <= q["max"]):
+            errors[key] = [f"A whole number from {q['min']} to {q['max']}."]
+        elif q["kind"] == "choice" and value not in q["choices"]:
+            errors[key] = [f"One of: {', '.join(q['choices'])}."]
+        elif q["kind"] == "text" and (not isinstance(value, str) or len(value) > q["max_length"]):
+            errors[key] = [f"Text of at most {q['max_length']} characters."]
+        else:
+            clean[key] = value
+    if errors:
+        raise serializers.ValidationError({"answers": errors})
+    return clean
+
+
+class Screen5Api(WalkthroughApi):
+    def get(self, request):
+        return Response({"screen": 5, **SURVEY, **self.status_body(request, self.progress(request))})
+
+    def post(self, request):
+        progress = self.progress(request)
+        data = _body(request)
+        answers = _validate_survey(data.get("answers")) if progress.completed_at is None else None
+        progress = services.screen5_submit(progress=progress, cell=cell_for(request), answers=answers)
+        return Response(self.status_body(request, progress))
+
+
+class StatusApi(WalkthroughApi):
+    def get(self, request):
+        return Response(progress_status(progress=self.progress(request), cell=cell_for(request)))
