@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -67,5 +68,8 @@ def cell(flags):
     def set_cell(self_select: bool, routing: bool):
         (flags.on if self_select else flags.off)(SELF_SELECT)
         (flags.on if routing else flags.off)(PERSONA_ROUTING)
+        # waffle flushes its cache in transaction.on_commit, which never fires inside a
+        # test transaction: clear it so a mid-test flip is seen, as it is in production.
+        cache.clear()
 
     return set_cell
