@@ -92,9 +92,10 @@ def check_legs(builder: str, legs: list, fixture: dict) -> tuple[str, list[dict]
         reasons.append({"code": "wrong_leg_count", "expected": len(roles), "got": len(legs)})
         if len(legs) > MAX_LEGS:
             return strategy_type, [], reasons
-    clean = [c for i, leg in enumerate(legs) if (c := _clean_leg(i, leg, roles, reasons)) is not None]
-    if reasons:
-        return strategy_type, [], reasons
+    leg_reasons: list[dict] = []
+    clean = [c for i, leg in enumerate(legs) if (c := _clean_leg(i, leg, roles, leg_reasons)) is not None]
+    if leg_reasons:
+        return strategy_type, [], reasons + leg_reasons
 
     by_role = {}
     for leg in clean:
