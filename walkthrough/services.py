@@ -47,8 +47,9 @@ class Invite:
 
 def program_get_or_create(*, name: str, ends_on: date | None = None) -> WalkthroughProgram:
     today = timezone.now().date()
+    ends_on = ends_on or today + timedelta(days=DEFAULT_PROGRAM_DAYS)
     program, _ = WalkthroughProgram.objects.get_or_create(
-        name=name, defaults={"starts_on": today, "ends_on": ends_on or today + timedelta(days=DEFAULT_PROGRAM_DAYS)})
+        name=name, defaults={"starts_on": min(today, ends_on), "ends_on": ends_on})
     return program
 
 
