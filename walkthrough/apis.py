@@ -130,7 +130,7 @@ class SimpleScreenApi(WalkthroughApi):
 class Screen2Api(WalkthroughApi):
     def get(self, request):
         progress = self.progress(request)
-        route = route_for(progress, cell_for(request))
+        route = route_for(progress, cell_for(request), warn=True)
         payload = scenario_payload(route.scenario if route.scenario != "simple" else "income")
         payload["guide"] = vs_guide_payload(scenario="directional") if route.scenario == "directional" else None
         return Response({"screen": 2, **payload, **self.status_body(request, progress)})
@@ -147,7 +147,7 @@ class Screen2Api(WalkthroughApi):
 class Screen3Api(WalkthroughApi):
     def get(self, request):
         progress = self.progress(request)
-        route = route_for(progress, cell_for(request))
+        route = route_for(progress, cell_for(request), warn=True)
         builder = route.builder if route.builder != "simple" else "vs"
         fixture = scenario_fixture(route.scenario if route.scenario != "simple" else "directional")
         return Response({"screen": 3, "scenario": route.scenario, **builder_payload(builder),

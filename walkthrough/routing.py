@@ -65,14 +65,19 @@ class Route:
         return COMPLETES[counted[index - 1]] if index else 0
 
 
-def routed_scenario(progress: WalkthroughProgress, cell: Cell) -> str:
-    """The full-track scenario key: income unless routing is on and the intent maps elsewhere."""
+def routed_scenario(progress: WalkthroughProgress, cell: Cell, *, warn: bool = False) -> str:
+    """The full-track scenario key: income unless routing is on and the intent maps elsewhere.
+
+    ``warn`` logs the income fallback; screens 2 and 3, which serve the routed
+    scenario, ask for it (status and screen 1 would repeat it on every poll).
+    """
     if not cell.routing:
         return _SCENARIO_FALLBACK
     bucket = progress.intent_bucket
     if bucket not in _SCENARIO_REGISTRY:
-        logger.warning("walkthrough progress %s has intent_bucket=%s; routing as %s",
-                       progress.pk, bucket, _SCENARIO_FALLBACK)
+        if warn:
+            logger.warning("walkthrough progress %s has intent_bucket=%s; routing as %s",
+                           progress.pk, bucket, _SCENARIO_FALLBACK)
         return _SCENARIO_FALLBACK
     if bucket != _SCENARIO_FALLBACK and scenario_fixture(bucket) is None:
         logger.warning("walkthrough scenario %s has no fixture; routing progress %s as %s",
@@ -81,13 +86,13 @@ def routed_scenario(progress: WalkthroughProgress, cell: Cell) -> str:
     return bucket
 
 
-def route_for(progress: WalkthroughProgress, cell: Cell) -> Route:
+def route_for(progress: WalkthroughProgress, cell: Cell, *, warn: bool = False) -> Route:
     if cell.self_select and progress.track_selected == "simple":
         directional = cell.routing and progress.intent_bucket == "directional"
         return Route("directional" if directional else "simple", "simple", ("1", "simple/1", "4", "5"))
     if cell.self_select and progress.track_selected is None:
         return Route(_SCENARIO_FALLBACK, "ic", ("1", "2", "3", "4", "5"))  # nothing chosen yet
-    scenario = routed_scenario(progress, cell)
+    scenario = routed_scenario(progress, cell, warn=warn)
     intent = (INTENT_STEP,) if cell.routing and cell.self_select else ()
     if scenario == "directional" and cell.self_select:
         return Route("directional", "simple", ("1", *intent, "simple/1", "4", "5"))

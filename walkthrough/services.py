@@ -77,7 +77,7 @@ def _locked(progress: WalkthroughProgress) -> WalkthroughProgress:
 
 
 def _require_step(progress: WalkthroughProgress, cell: Cell, step: str):
-    route = route_for(progress, cell)
+    route = route_for(progress, cell, warn=step in ("2", "3"))
     if step != INTENT_STEP and step not in route.steps or progress.screen_completed_max < route.requires(step):
         raise ApplicationError(SCREEN_OUT_OF_ORDER, detail={"next_screen": next_screen(progress, route)},
                                status_code=409)

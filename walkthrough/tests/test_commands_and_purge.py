@@ -122,3 +122,15 @@ def test_intent_bucket_check_constraint(invite):
         WalkthroughProgress.objects.filter(pk=progress.pk).update(intent_bucket="yolo")
     with pytest.raises(IntegrityError), transaction.atomic():
         WalkthroughPaperTrade.objects.create(progress=progress, underlying="X", legs_json="[]", strategy_type="strangle")
+
+
+def test_demo_seed_is_idempotent_and_prints_a_working_token(db, customer):
+    from walkthrough.demo import seed_demo
+
+    for _ in range(2):
+        out = io.StringIO()
+        seed_demo(demo_customers=[(customer, "pro_plus")], stdout=out)
+        assert out.getvalue().count("\n") == 1
+    token = out.getvalue().strip().rsplit(" ", 1)[-1]
+    assert WalkthroughProgress.objects.count() == 1 and WalkthroughProgram.objects.count() == 1
+    assert client_for(token).get("/api/walkthrough/status").status_code == 200

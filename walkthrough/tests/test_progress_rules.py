@@ -106,6 +106,8 @@ def test_unknown_and_missing_intent_route_as_income_with_a_warning(invite, cell,
         c2 = client_for(token2)
         post(c2, "screen/1", {"answers": PERSONA})
         assert c2.get("/api/walkthrough/status").json()["scenario"] == "income"
+        assert not caplog.records  # polling status does not repeat the warning
+        assert c2.get("/api/walkthrough/screen/2").json()["scenario"] == "income"
     assert WalkthroughProgress.objects.get(pk=other.pk).intent_bucket is None
     assert any("intent_bucket=None" in r.getMessage() for r in caplog.records)
 
