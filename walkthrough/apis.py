@@ -1,5 +1,7 @@
 """Walkthrough routes (CONTRACTS §5). Authenticated by walkthrough token, never the customer JWT."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +17,8 @@ from .scenarios import (DOOR_SCREEN, INTENT_QUESTION, PERSONA_QUESTIONS, SURVEY,
 from .selectors import paper_trade_body, progress_status
 
 _PERSONA_IDS = {q["id"]: q["choices"] for q in PERSONA_QUESTIONS}
+# Bodies are documented in walkthrough/README.md; the schema names them as JSON objects.
+_schema = extend_schema(tags=["walkthrough"], request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 
 
 class WalkthroughApi(APIView):
@@ -73,6 +77,7 @@ def _intent_question(request, progress):
     return None
 
 
+@_schema
 class Screen1Api(WalkthroughApi):
     def get(self, request):
         cell = cell_for(request)
@@ -98,6 +103,7 @@ class Screen1Api(WalkthroughApi):
         return Response(self.status_body(request, progress, intent_question=_intent_question(request, progress)))
 
 
+@_schema
 class IntentApi(WalkthroughApi):
     permission_classes = [IsTester, flag_required(PERSONA_ROUTING)]
 
@@ -110,6 +116,7 @@ class IntentApi(WalkthroughApi):
         return Response(self.status_body(request, progress))
 
 
+@_schema
 class SimpleScreenApi(WalkthroughApi):
     permission_classes = [IsTester, flag_required(SELF_SELECT)]
 
@@ -127,6 +134,7 @@ class SimpleScreenApi(WalkthroughApi):
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
+@_schema
 class Screen2Api(WalkthroughApi):
     def get(self, request):
         progress = self.progress(request)
@@ -144,6 +152,7 @@ class Screen2Api(WalkthroughApi):
         return Response(self.status_body(request, progress))
 
 
+@_schema
 class Screen3Api(WalkthroughApi):
     def get(self, request):
         progress = self.progress(request)
@@ -161,6 +170,7 @@ class Screen3Api(WalkthroughApi):
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
+@_schema
 class Screen4Api(WalkthroughApi):
     def get(self, request):
         return Response({"screen": 4, **TAX_SCREEN, **self.status_body(request, self.progress(request))})
@@ -199,6 +209,7 @@ def _validate_survey(answers) -> dict:
     return clean
 
 
+@_schema
 class Screen5Api(WalkthroughApi):
     def get(self, request):
         return Response({"screen": 5, **SURVEY, **self.status_body(request, self.progress(request))})
@@ -211,6 +222,7 @@ class Screen5Api(WalkthroughApi):
         return Response(self.status_body(request, progress))
 
 
+@_schema
 class StatusApi(WalkthroughApi):
     def get(self, request):
         return Response(progress_status(progress=self.progress(request), cell=cell_for(request)))

@@ -11,3 +11,6 @@ class WalkthroughConfig(AppConfig):
                     crontab={"minute": "15", "hour": "3"},
                     description="Daily 03:15 UTC: delete beta_walkthrough_* rows 30 days after each tester's program ended."),
     )
+
+    def ready(self):
+        from . import schema  # noqa: F401  (registers the OpenAPI auth extension)

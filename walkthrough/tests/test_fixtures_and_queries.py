@@ -114,3 +114,13 @@ def test_simple_and_intent_routes_query_bounds(invite, cell, django_assert_max_n
     from walkthrough.tests.conftest import VS_LEGS
     with django_assert_max_num_queries(7):
         assert c.post("/api/walkthrough/screen/simple/1", {"legs": VS_LEGS}, format="json").status_code == 201
+
+
+def test_openapi_schema_lists_every_walkthrough_route(client, db):
+    r = client.get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert r.status_code == 200
+    body = r.content.decode()
+    for route in ("screen/1", "screen/1/intent", "screen/simple/1", "screen/2", "screen/3", "screen/4",
+                  "screen/5", "status"):
+        assert f"/api/walkthrough/{route}" in body
+    assert "walkthroughToken" in body
