@@ -38,26 +38,36 @@ def _body(request) -> dict:
     return request.data
 
 
+def _answers_object(value, *, field: str = "answers") -> dict:
+    """A bounded JSON object of short answers: at most 20 keys, scalar or short-list values."""
+    def short(v) -> bool:
+        if isinstance(v, list):
+            return len(v) <= 10 and all(short(x) for x in v if not isinstance(x, list))
+        return v is None or isinstance(v, bool | int | float) or (isinstance(v, str) and len(v) <= 2000)
+
+    if not isinstance(value, dict) or len(value) > 20 or not all(
+            isinstance(k, str) and len(k) <= 64 and short(v) for k, v in value.items()):
+        raise serializers.ValidationError(
+            {field: ["An object of at most 20 answers (short text, numbers, booleans or short lists)."]})
+    return dict(value)
+
+
 def _validate_persona(answers) -> dict:
-    if not isinstance(answers, dict):
-        raise serializers.ValidationError({"answers": ["An object of persona answers is required."]})
-    errors = {}
-    for key, value in answers.items():
-        if key not in _PERSONA_IDS:
-            errors[key] = ["Unknown question."]
-        elif value not in _PERSONA_IDS[key]:
-            errors[key] = [f"One of: {', '.join(_PERSONA_IDS[key])}."]
-    for key in _PERSONA_IDS:
-        if key not in answers:
-            errors[key] = ["This question needs an answer."]
+    """Persona answers: the shape is enforced; the known questions' choices are checked.
+
+    Other keys are kept as given: the persona questions are content (#3857) that
+    the front end may revise ahead of this list.
+    """
+    answers = _answers_object(answers)
+    errors = {key: [f"One of: {', '.join(_PERSONA_IDS[key])}."] for key, value in answers.items()
+              if key in _PERSONA_IDS and value not in _PERSONA_IDS[key]}
     if errors:
         raise serializers.ValidationError({"answers": errors})
-    return dict(answers)
+    return answers
 
 
 def _validate_intent(value):
-    if value is not None and not isinstance(value, str):
-        raise serializers.ValidationError({"intent_bucket": ["A string is required."]})
+    """Any non-string intent is unrecognised, like an unknown string: stored as ``unknown``."""
     return value
 
 
@@ -145,9 +155,7 @@ class Screen2Api(WalkthroughApi):
 
     def post(self, request):
         answers = _body(request).get("answers")
-        if answers is not None and (not isinstance(answers, dict) or len(answers) > 20
-                                    or any(len(str(v)) > 500 for v in answers.values())):
-            raise serializers.ValidationError({"answers": ["An object of at most 20 short answers."]})
+        answers = _answers_object(answers) if answers is not None else None
         progress = services.screen2_submit(progress=self.progress(request), cell=cell_for(request), answers=answers)
         return Response(self.status_body(request, progress))
 
@@ -182,31 +190,27 @@ class Screen4Api(WalkthroughApi):
 
 
 def _validate_survey(answers) -> dict:
-    if not isinstance(answers, dict):
-        raise serializers.ValidationError({"answers": ["An object of survey answers is required."]})
-    errors, clean = {}, {}
-    known = {q["id"]: q for q in SURVEY["questions"]}
-    for key in answers:
-        if key not in known:
-            errors[key] = ["Unknown question."]
-    for key, q in known.items():
-        value = answers.get(key)
+    """The survey's known questions are checked by kind; other keys must stay short.
+
+    No question is enforced as required here: the front end asks for them, and a
+    tester who skips one still completes the walkthrough.
+    """
+    answers = _answers_object({} if answers is None else answers)
+    errors = {}
+    for q in SURVEY["questions"]:
+        value = answers.get(q["id"])
         if value is None:
-            if q["required"]:
-                errors[key] = ["This question needs an answer."]
             continue
         if q["kind"] == "scale" and not (isinstance(value, int) and not isinstance(value, bool)
                                          and q["min"] <= value <= q["max"]):
-            errors[key] = [f"A whole number from {q['min']} to {q['max']}."]
+            errors[q["id"]] = [f"A whole number from {q['min']} to {q['max']}."]
         elif q["kind"] == "choice" and value not in q["choices"]:
-            errors[key] = [f"One of: {', '.join(q['choices'])}."]
+            errors[q["id"]] = [f"One of: {', '.join(q['choices'])}."]
         elif q["kind"] == "text" and (not isinstance(value, str) or len(value) > q["max_length"]):
-            errors[key] = [f"Text of at most {q['max_length']} characters."]
-        else:
-            clean[key] = value
+            errors[q["id"]] = [f"Text of at most {q['max_length']} characters."]
     if errors:
         raise serializers.ValidationError({"answers": errors})
-    return clean
+    return answers
 
 
 @_schema

@@ -24,6 +24,7 @@ SHAPES = {  # builder -> (strategy_type, roles from the lowest strike up)
     "vs": ("vertical_spread", ("long_put_vs", "short_put_vs")),
 }
 LEG_FIELDS = ("role", "strike", "expiry", "option_type", "action", "premium")
+REQUIRED_FIELDS = ("role", "strike", "expiry")  # option_type/action follow from the role; premium from the chain
 MAX_LEGS = 8
 
 
@@ -54,7 +55,7 @@ def _clean_leg(i: int, leg, allowed_roles: tuple[str, ...], reasons: list) -> di
         reasons.append({"code": "leg_not_an_object", "leg": i})
         return None
     before = len(reasons)
-    for field in LEG_FIELDS:
+    for field in REQUIRED_FIELDS:
         if field not in leg or leg[field] is None:
             reasons.append({"code": "missing_field", "leg": i, "field": field})
     if len(reasons) > before:
@@ -67,16 +68,17 @@ def _clean_leg(i: int, leg, allowed_roles: tuple[str, ...], reasons: list) -> di
         reasons.append({"code": "role_not_in_structure", "leg": i, "role": role, "allowed": list(allowed_roles)})
         return None
     option_type, action = ROLE_SPECS[role]
-    strike, premium, expiry = _number(leg["strike"]), _number(leg["premium"]), _date(leg["expiry"])
+    strike, expiry = _number(leg["strike"]), _date(leg["expiry"])
+    premium = None if leg.get("premium") is None else _number(leg["premium"])
     if strike is None or strike <= 0:
         reasons.append({"code": "invalid_strike", "leg": i, "role": role})
-    if premium is None or premium < 0:
+    if leg.get("premium") is not None and (premium is None or premium < 0):
         reasons.append({"code": "invalid_premium", "leg": i, "role": role})
     if expiry is None:
         reasons.append({"code": "invalid_expiry", "leg": i, "role": role})
-    if leg["option_type"] != option_type:
+    if leg.get("option_type", option_type) != option_type:
         reasons.append({"code": "option_type_mismatch", "leg": i, "role": role, "expected": option_type})
-    if leg["action"] != action:
+    if leg.get("action", action) != action:
         reasons.append({"code": "action_mismatch", "leg": i, "role": role, "expected": action})
     if len(reasons) > before:
         return None
@@ -117,11 +119,14 @@ def check_legs(builder: str, legs: list, fixture: dict) -> tuple[str, list[dict]
         reasons.append({"code": "strike_order", "expected": " < ".join(roles)})
 
     raw = fixture["raw"]
-    listed = {(float(c["strike"]), c["expiry"], c["type"]) for c in raw["contracts"]}
+    listed = {(float(c["strike"]), c["expiry"], c["type"]): c for c in raw["contracts"]}
     for leg in ordered:
-        if (leg["strike"], leg["expiry"], leg["option_type"]) not in listed:
+        contract = listed.get((leg["strike"], leg["expiry"], leg["option_type"]))
+        if contract is None:
             reasons.append({"code": "strike_not_in_chain", "role": leg["role"], "strike": leg["strike"],
                             "expiry": leg["expiry"], "option_type": leg["option_type"]})
+        elif leg["premium"] is None:  # no premium given: the frozen chain's mid is the paper fill
+            leg["premium"] = round((float(contract["bid"]) + float(contract["ask"])) / 2, 2)
     if builder == "cc":
         leg = ordered[0]
         if leg["strike"] <= float(raw["_meta"]["underlying_price"]):

@@ -55,11 +55,20 @@ class Route:
     scenario: str  # income | covered_call | directional | simple
     builder: str  # ic | cc | vs | simple
     steps: tuple[str, ...]
+    # Also accepted, never advertised by next_screen: a directional tester on the
+    # door path may still use screens 2 and 3 (inline guide, VS builder) instead of
+    # the simple guide; both reach screen 4 with the same vertical-spread gate.
+    alternates: tuple[str, ...] = ()
+
+    def allows(self, step: str) -> bool:
+        return step == INTENT_STEP or step in self.steps or step in self.alternates
 
     def requires(self, step: str) -> int:
         """screen_completed_max needed before ``step`` may be posted."""
         if step == INTENT_STEP:
             return 1
+        if step in self.alternates:
+            return COMPLETES[step] - 1
         counted = [s for s in self.steps if s != INTENT_STEP]
         index = counted.index(step)
         return COMPLETES[counted[index - 1]] if index else 0
@@ -95,7 +104,7 @@ def route_for(progress: WalkthroughProgress, cell: Cell, *, warn: bool = False) 
     scenario = routed_scenario(progress, cell, warn=warn)
     intent = (INTENT_STEP,) if cell.routing and cell.self_select else ()
     if scenario == "directional" and cell.self_select:
-        return Route("directional", "simple", ("1", *intent, "simple/1", "4", "5"))
+        return Route("directional", "simple", ("1", *intent, "simple/1", "4", "5"), alternates=("2", "3"))
     return Route(scenario, _SCENARIO_REGISTRY[scenario]["builder"], ("1", *intent, "2", "3", "4", "5"))
 
 

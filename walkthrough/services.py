@@ -78,7 +78,7 @@ def _locked(progress: WalkthroughProgress) -> WalkthroughProgress:
 
 def _require_step(progress: WalkthroughProgress, cell: Cell, step: str):
     route = route_for(progress, cell, warn=step in ("2", "3"))
-    if step != INTENT_STEP and step not in route.steps or progress.screen_completed_max < route.requires(step):
+    if not route.allows(step) or progress.screen_completed_max < route.requires(step):
         raise ApplicationError(SCREEN_OUT_OF_ORDER, detail={"next_screen": next_screen(progress, route)},
                                status_code=409)
     return route
@@ -92,7 +92,7 @@ def _advance(progress: WalkthroughProgress, cell: Cell, step: str | None, fields
 
 
 def normalise_intent(value) -> str:
-    if value in INTENT_BUCKETS:
+    if isinstance(value, str) and value in INTENT_BUCKETS:
         return value
     logger.warning("walkthrough intent_bucket %r is not recognised; stored as unknown and routed as income",
                    str(value)[:40])
@@ -182,8 +182,8 @@ def screen3_submit(*, progress: WalkthroughProgress, cell: Cell, legs: list):
     """(progress, paper trade, created). Gate failures raise 422 and write nothing."""
     progress = _locked(progress)
     route = _require_step(progress, cell, "3")
-    fixture = scenario_fixture(route.scenario)
-    return (progress, *_fill(progress, cell, "3", route.builder, fixture, legs))
+    builder = "vs" if route.builder == "simple" else route.builder  # directional via screen 3
+    return (progress, *_fill(progress, cell, "3", builder, scenario_fixture(route.scenario), legs))
 
 
 @transaction.atomic

@@ -19,9 +19,9 @@ def snapshot():
     (False, {}, "answers"),
     (False, {"answers": "yes"}, "answers"),
     (False, {"answers": {**PERSONA, "experience": "forever"}}, "answers"),
-    (False, {"answers": {**PERSONA, "favourite_colour": "blue"}}, "answers"),
-    (False, {"answers": {"experience": "none"}}, "answers"),
-    (False, {"answers": PERSONA, "intent_bucket": ["income"]}, "intent_bucket"),
+    (False, {"answers": {**PERSONA, "nested": {"a": 1}}}, "answers"),
+    (False, {"answers": {f"q{i}": "a" for i in range(21)}}, "answers"),
+    (False, {"answers": ["experience", "none"]}, "answers"),
 ])
 def test_bad_screen1_bodies_are_400(invite, cell, self_select, body, field):
     cell(self_select, True)
@@ -54,14 +54,34 @@ def test_bad_survey_answers_are_400_and_do_not_complete(invite, cell):
     c = client_for(token)
     progress.screen_completed_max = 4
     progress.save()
-    for answers in [None, "great", {}, {**SURVEY, "structure_clear": 9}, {**SURVEY, "structure_clear": True},
+    for answers in ["great", [], {**SURVEY, "structure_clear": 9}, {**SURVEY, "structure_clear": True},
                     {**SURVEY, "matched_account": "maybe"}, {**SURVEY, "comment": "x" * 2001},
-                    {**SURVEY, "extra": 1}]:
-        r = c.post("/api/walkthrough/screen/5", {"answers": answers} if answers is not None else {}, format="json")
+                    {**SURVEY, "extra": {"nested": 1}}, {f"q{i}": 1 for i in range(21)}]:
+        r = c.post("/api/walkthrough/screen/5", {"answers": answers}, format="json")
         assert r.status_code == 400 and r.json()["error"] == "invalid_request", answers
     row = WalkthroughProgress.objects.get(pk=progress.pk)
     assert row.completed_at is None and row.screen_completed_max == 4
     assert not WalkthroughResponse.objects.exists()
+
+
+def test_persona_answers_beyond_the_known_questions_are_kept(invite, cell):
+    cell(False, True)
+    progress, token = invite()
+    answers = {"experience": "none", "goal": "learn spreads"}
+    r = client_for(token).post("/api/walkthrough/screen/1", {"answers": answers, "intent_bucket": ["income"]},
+                               format="json")
+    assert r.status_code == 200 and r.json()["progress"]["intent_bucket"] == "unknown"
+    assert WalkthroughProgress.objects.get(pk=progress.pk).persona_answers == answers
+
+
+def test_a_survey_without_answers_still_completes(invite, cell):
+    cell(False, False)
+    progress, token = invite()
+    progress.screen_completed_max = 4
+    progress.save()
+    r = client_for(token).post("/api/walkthrough/screen/5", {}, format="json")
+    assert r.status_code == 200 and r.json()["progress"]["completed_at"]
+    assert WalkthroughResponse.objects.get().answers == {}
 
 
 def test_bad_intent_body_is_400(invite, cell):
@@ -69,7 +89,7 @@ def test_bad_intent_body_is_400(invite, cell):
     _, token = invite()
     c = client_for(token)
     c.post("/api/walkthrough/screen/1", {"track": "full"}, format="json")
-    for body in [{}, {"intent_bucket": 3}, {"intent_bucket": None}]:
+    for body in [{}, {"intent_bucket": None}]:
         r = c.post("/api/walkthrough/screen/1/intent", body, format="json")
         assert r.status_code == 400 and "intent_bucket" in r.json()["detail"]
 

@@ -159,3 +159,29 @@ def test_decimal_strings_are_accepted_for_strikes_and_premiums(invite, cell):
     legs = [{**leg, "strike": f"{leg['strike']:.2f}", "premium": str(leg["premium"])} for leg in IC_LEGS]
     r = c.post("/api/walkthrough/screen/3", {"legs": legs}, format="json")
     assert r.status_code == 201 and r.json()["paper_trade"]["legs"][0]["strike"] == 5250.0
+
+
+def test_premium_type_and_action_may_be_left_to_the_chain(invite, cell):
+    _, c = at_screen_3(invite, cell, "covered_call")
+    r = c.post("/api/walkthrough/screen/3", {"legs": [{"role": "short_call_cc", "strike": "205.00",
+                                                        "expiry": "2026-06-26"}]}, format="json")
+    assert r.status_code == 201
+    leg = r.json()["paper_trade"]["legs"][0]
+    chain = _load_cc_frozen_chain()["raw"]
+    contract = next(x for x in chain["contracts"] if x["strike"] == 205.0 and x["type"] == "call"
+                    and x["expiry"] == "2026-06-26")
+    assert leg == {"role": "short_call_cc", "strike": 205.0, "expiry": "2026-06-26", "option_type": "call",
+                   "action": "sell", "premium": round((contract["bid"] + contract["ask"]) / 2, 2)}
+
+
+def test_directional_on_the_door_path_may_also_use_screens_2_and_3(invite, cell):
+    cell(True, True)
+    _, token = invite()
+    c = client_for(token)
+    c.post("/api/walkthrough/screen/1", {"track": "full", "intent_bucket": "directional"}, format="json")
+    assert c.get("/api/walkthrough/status").json()["next_screen"] == "screen/simple/1"
+    assert c.post("/api/walkthrough/screen/3", {"legs": VS_LEGS}, format="json").status_code == 409
+    assert c.post("/api/walkthrough/screen/2", {}, format="json").status_code == 200
+    r = c.post("/api/walkthrough/screen/3", {"legs": VS_LEGS}, format="json")
+    assert r.status_code == 201 and r.json()["paper_trade"]["strategy_type"] == "vertical_spread"
+    assert r.json()["progress"]["next_screen"] == "screen/4"
