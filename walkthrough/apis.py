@@ -66,11 +66,6 @@ def _validate_persona(answers) -> dict:
     return answers
 
 
-def _validate_intent(value):
-    """Any non-string intent is unrecognised, like an unknown string: stored as ``unknown``."""
-    return value
-
-
 def _validate_legs(data: dict, *, required: bool):
     legs = data.get("legs")
     if legs is None and not required:
@@ -90,14 +85,14 @@ def _intent_question(request, progress):
 @_schema
 class Screen1Api(WalkthroughApi):
     def get(self, request):
-        cell = cell_for(request)
-        if cell.self_select:
-            body = {"screen": 1, "kind": "door", **DOOR_SCREEN, "intent_question": None}
+        cell, progress = cell_for(request), self.progress(request)
+        if cell.self_select:  # the intent question follows the choice of the full track
+            body = {"screen": 1, "kind": "door", **DOOR_SCREEN, "intent_question": _intent_question(request, progress)}
         else:
             body = {"screen": 1, "kind": "persona_match", "title": "About your trading",
                     "copy": "Three short questions, so the walkthrough matches the account you use.",
                     "questions": PERSONA_QUESTIONS, "intent_question": INTENT_QUESTION if cell.routing else None}
-        return Response({**body, **self.status_body(request, self.progress(request))})
+        return Response({**body, **self.status_body(request, progress)})
 
     def post(self, request):
         data, cell, progress = _body(request), cell_for(request), self.progress(request)
@@ -108,7 +103,7 @@ class Screen1Api(WalkthroughApi):
             raise serializers.ValidationError({"track": ['One of: "simple", "full".']})
         if not cell.self_select and (first or answers is not None):
             answers = _validate_persona(answers)
-        intent = _validate_intent(data.get("intent_bucket"))
+        intent = data.get("intent_bucket")  # any unrecognised value (even a non-string) is stored as unknown
         progress = services.screen1_submit(progress=progress, cell=cell, track=track, answers=answers, intent=intent)
         return Response(self.status_body(request, progress, intent_question=_intent_question(request, progress)))
 
@@ -119,7 +114,7 @@ class IntentApi(WalkthroughApi):
 
     def post(self, request):
         data = _body(request)
-        intent = _validate_intent(data.get("intent_bucket"))
+        intent = data.get("intent_bucket")
         if intent is None:
             raise serializers.ValidationError({"intent_bucket": ["This field is required."]})
         progress = services.intent_submit(progress=self.progress(request), cell=cell_for(request), intent=intent)
