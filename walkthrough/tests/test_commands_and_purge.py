@@ -134,3 +134,16 @@ def test_demo_seed_is_idempotent_and_prints_a_working_token(db, customer):
     token = out.getvalue().strip().rsplit(" ", 1)[-1]
     assert WalkthroughProgress.objects.count() == 1 and WalkthroughProgram.objects.count() == 1
     assert client_for(token).get("/api/walkthrough/status").status_code == 200
+
+
+def test_persona_routing_migration_adds_both_columns_in_one_file():
+    from django.db.migrations.loader import MigrationLoader
+
+    initial = MigrationLoader(None, ignore_no_migrations=True).get_migration("walkthrough", "0001_initial")
+    fields = {name for op in initial.operations if hasattr(op, "fields") for name, _ in op.fields}
+    assert "intent_bucket" not in fields and "strategy_type" not in fields  # the pre-feature schema
+    migration = MigrationLoader(None, ignore_no_migrations=True).get_migration("walkthrough", "0002_persona_routing")
+    added = {(op.model_name, op.name) for op in migration.operations if op.__class__.__name__ == "AddField"}
+    assert added == {("walkthroughprogress", "intent_bucket"), ("walkthroughpapertrade", "strategy_type")}
+    checks = {op.constraint.name for op in migration.operations if op.__class__.__name__ == "AddConstraint"}
+    assert checks == {"beta_walkthrough_intent_bucket", "beta_walkthrough_strategy_type"}
