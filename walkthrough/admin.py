@@ -41,7 +41,8 @@ class ScreenFilter(admin.SimpleListFilter):
         return [(str(n), f"Screen {n}" if n else "Not started") for n in (0, *SCREENS)]
 
     def queryset(self, request, queryset):
-        return queryset.filter(screen_completed_max=int(self.value())) if self.value() else queryset
+        value = self.value()
+        return queryset.filter(screen_completed_max=int(value)) if value and value.isdigit() else queryset
 
 
 class InviteForm(forms.Form):

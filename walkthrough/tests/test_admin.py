@@ -36,7 +36,7 @@ def test_every_admin_page_renders(admin_client, walked):
             "/admin/walkthrough/walkthroughpapertrade/", f"/admin/walkthrough/walkthroughpapertrade/{trade.pk}/change/"]
     for query in ["track_selected__exact=full", "intent_bucket__exact=income", "furthest=3", "furthest=0",
                   "completed=yes", "completed=no", f"program__id__exact={progress.program_id}",
-                  "flag_cell=ss_off/pr_on", "q=t1@"]:
+                  "flag_cell=ss_off/pr_on", "q=t1@", "furthest=abc", "completed=maybe"]:
         urls.append(f"/admin/walkthrough/walkthroughprogress/?{query}")
     for url in urls:
         r = admin_client.get(url)
