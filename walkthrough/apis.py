@@ -13,7 +13,7 @@ from . import services
 from .auth import IsTester, WalkthroughTokenAuthentication
 from .routing import PERSONA_ROUTING, SELF_SELECT, cell_for, route_for
 from .scenarios import (DOOR_SCREEN, INTENT_QUESTION, PERSONA_QUESTIONS, SURVEY, TAX_SCREEN, builder_payload,
-                        scenario_fixture, scenario_payload, vs_guide_payload)
+                        scenario_payload, vs_guide_payload)
 from .selectors import paper_trade_body, progress_status
 
 _PERSONA_IDS = {q["id"]: q["choices"] for q in PERSONA_QUESTIONS}
@@ -161,9 +161,10 @@ class Screen3Api(WalkthroughApi):
         progress = self.progress(request)
         route = route_for(progress, cell_for(request), warn=True)
         builder = route.builder if route.builder != "simple" else "vs"
-        fixture = scenario_fixture(route.scenario if route.scenario != "simple" else "directional")
+        scenario = scenario_payload(route.scenario if route.scenario != "simple" else "directional")
         return Response({"screen": 3, "scenario": route.scenario, **builder_payload(builder),
-                         "chain": fixture["served"] if fixture else None, **self.status_body(request, progress)})
+                         "chain": scenario["chain"], "suggested_strikes": scenario["suggested_strikes"],
+                         **self.status_body(request, progress)})
 
     def post(self, request):
         legs = _validate_legs(_body(request), required=True)

@@ -185,3 +185,20 @@ def test_directional_on_the_door_path_may_also_use_screens_2_and_3(invite, cell)
     r = c.post("/api/walkthrough/screen/3", {"legs": VS_LEGS}, format="json")
     assert r.status_code == 201 and r.json()["paper_trade"]["strategy_type"] == "vertical_spread"
     assert r.json()["progress"]["next_screen"] == "screen/4"
+
+
+@pytest.mark.parametrize("intent,roles", [
+    ("income", ["long_put", "short_put", "short_call", "long_call"]),
+    ("covered_call", ["short_call_cc"]),
+    ("directional", ["short_put_vs", "long_put_vs"]),
+])
+def test_the_suggested_strikes_pass_the_gate(invite, cell, intent, roles):
+    _, c = at_screen_3(invite, cell, intent)
+    screen3 = c.get("/api/walkthrough/screen/3").json()
+    suggested = screen3["suggested_strikes"]
+    key = {"short_call_cc": "short_call", "short_put_vs": "short_put", "long_put_vs": "long_put"}
+    legs = [{"role": role, "strike": suggested[key.get(role, role)], "expiry": suggested["expiry"]} for role in roles]
+    assert [leg["role"] for leg in screen3["structure"]["legs"]] == sorted(roles, key=[
+        leg["role"] for leg in screen3["structure"]["legs"]].index)
+    r = c.post("/api/walkthrough/screen/3", {"legs": legs}, format="json")
+    assert r.status_code == 201, r.json()
