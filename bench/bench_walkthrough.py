@@ -1,0 +1,127 @@
+"""A full tester run through every walkthrough screen (both flags on, income path).
+
+Per screen: the median cost of one request through the real stack (URL routing,
+token authentication, flags, row lock, writes, JSON) and its query count,
+against a raw-SQL baseline doing the same reads and writes on one cursor with
+no framework at all (token lookup, progress update, paper-trade/response insert).
+"""
+
+import json
+
+from bench import harness
+
+TITLE = "walkthrough: one tester through every screen (in-process, per request)"
+TESTERS = 45
+WARMUP = 5
+
+LEGS = [
+    {"role": "long_put", "strike": 5250.0, "expiry": "2026-06-26", "option_type": "put", "action": "buy", "premium": 4.1},
+    {"role": "short_put", "strike": 5300.0, "expiry": "2026-06-26", "option_type": "put", "action": "sell", "premium": 6.2},
+    {"role": "short_call", "strike": 5550.0, "expiry": "2026-06-26", "option_type": "call", "action": "sell", "premium": 5.4},
+    {"role": "long_call", "strike": 5600.0, "expiry": "2026-06-26", "option_type": "call", "action": "buy", "premium": 3.0},
+]
+SURVEY = {"structure_clear": 4, "fields_clear": 5, "matched_account": "yes"}
+STEPS = [
+    ("GET", "screen/1", None), ("POST", "screen/1", {"track": "full"}),
+    ("POST", "screen/1/intent", {"intent_bucket": "income"}),
+    ("GET", "screen/2", None), ("POST", "screen/2", {"answers": {"read": "yes"}}),
+    ("GET", "screen/3", None), ("POST", "screen/3", {"legs": LEGS}),
+    ("GET", "screen/4", None), ("POST", "screen/4", {}),
+    ("GET", "screen/5", None), ("POST", "screen/5", {"answers": SURVEY}),
+    ("GET", "status", None),
+]
+# The same database work, by hand: token lookup (+ program), then the step's writes.
+RAW_WRITES = {
+    ("POST", "screen/1"): ["UPDATE beta_walkthrough_progress SET track_selected='full', screen_completed_max=1, "
+                           "flag_cell='ss_on/pr_on', updated_at=%(now)s WHERE id=%(id)s"],
+    ("POST", "screen/1/intent"): ["UPDATE beta_walkthrough_progress SET intent_bucket='income', updated_at=%(now)s "
+                                  "WHERE id=%(id)s"],
+    ("POST", "screen/2"): ["UPDATE beta_walkthrough_progress SET scenario_answers='{}', screen_completed_max=2, "
+                           "updated_at=%(now)s WHERE id=%(id)s"],
+    ("POST", "screen/3"): ["INSERT INTO beta_walkthrough_paper_trades (progress_id, strategy_type, underlying, "
+                           "short_call_strike, long_call_strike, short_put_strike, long_put_strike, wing_width, "
+                           "legs_json, created_at) VALUES (%(id)s, 'iron_condor', 'SPX', 5550, 5600, 5300, 5250, 50, "
+                           "%(legs)s, %(now)s)",
+                           "UPDATE beta_walkthrough_progress SET screen_completed_max=3, updated_at=%(now)s "
+                           "WHERE id=%(id)s"],
+    ("POST", "screen/4"): ["UPDATE beta_walkthrough_progress SET screen_completed_max=4, updated_at=%(now)s "
+                           "WHERE id=%(id)s"],
+    ("POST", "screen/5"): ["INSERT INTO beta_walkthrough_responses (progress_id, answers, created_at) "
+                           "VALUES (%(id)s, %(answers)s, %(now)s)",
+                           "UPDATE beta_walkthrough_progress SET screen_completed_max=5, completed_at=%(now)s, "
+                           "updated_at=%(now)s WHERE id=%(id)s"],
+}
+LOOKUP = ("SELECT p.id, p.screen_completed_max, g.ends_on FROM beta_walkthrough_progress p "
+          "JOIN beta_walkthrough_programs g ON g.id = p.program_id WHERE p.token_hash = %s")
+
+
+def _testers(n, program, prefix):
+    from walkthrough.services import walkthrough_invite
+
+    return [walkthrough_invite(email=f"{prefix}{i}@bench.test", program=program) for i in range(n)]
+
+
+def run() -> list[dict]:
+    from django.core.cache import cache
+    from django.db import connection
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+    from waffle.models import Flag
+
+    from walkthrough.services import program_get_or_create
+    from walkthrough.tokens import token_hash
+
+    Flag.objects.filter(name__in=["FLAG_BETA_WALKTHROUGH_SELF_SELECT", "FLAG_WALKTHROUGH_PERSONA_ROUTING"]).update(
+        everyone=True)
+    cache.clear()
+    program = program_get_or_create(name="bench")
+    ours = [APIClient() for _ in range(TESTERS)]
+    for client, invite in zip(ours, _testers(TESTERS, program, "t")):
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {invite.token}")
+    raw_hashes = [token_hash(i.token) for i in _testers(TESTERS, program, "r")]
+    probe = APIClient()
+    probe.credentials(HTTP_AUTHORIZATION=f"Bearer {_testers(1, program, 'q')[0].token}")
+    probe.get("/api/walkthrough/status")  # warm the flag cache
+
+    rows = []
+    for method, route, body in STEPS:
+        clients = iter(ours)
+
+        def call(method=method, route=route, body=body):
+            client = next(clients)
+            url = f"/api/walkthrough/{route}"
+            response = client.get(url) if method == "GET" else client.post(url, body, format="json")
+            assert response.status_code in (200, 201), (route, response.content[:200])
+
+        queries = harness.count_queries(lambda: _probe(probe, method, route, body))
+        mine = harness.measure(call, repeat=TESTERS - WARMUP, warmup=WARMUP)
+
+        hashes = iter(raw_hashes)
+        writes = RAW_WRITES.get((method, route), [])
+
+        def raw(writes=writes):
+            now = timezone.now()
+            with connection.cursor() as cur:
+                cur.execute(LOOKUP, [next(hashes)])
+                pk = cur.fetchone()[0]
+                for sql in writes:
+                    cur.execute(sql, {"id": pk, "now": now, "legs": json.dumps(LEGS), "answers": json.dumps(SURVEY)})
+
+        base = harness.measure(raw, repeat=TESTERS - WARMUP, warmup=WARMUP)
+        rows.append({"step": f"{method} {route}", "queries": queries, "median_us": mine["median_us"],
+                     "p95_us": mine["p95_us"], "raw_sql_us": base["median_us"],
+                     "ratio": round(mine["median_us"] / base["median_us"], 1)})
+    total, total_raw = sum(r["median_us"] for r in rows), sum(r["raw_sql_us"] for r in rows)
+    rows.append({"step": "whole run", "queries": sum(r["queries"] for r in rows), "median_us": total,
+                 "p95_us": "", "raw_sql_us": total_raw, "ratio": round(total / total_raw, 1)})
+    return rows
+
+
+def _probe(client, method, route, body):
+    url = f"/api/walkthrough/{route}"
+    response = client.get(url) if method == "GET" else client.post(url, body, format="json")
+    assert response.status_code in (200, 201), (route, response.content[:200])
+
+
+if __name__ == "__main__":
+    harness.main(TITLE, run)

@@ -1,0 +1,228 @@
+"""Walkthrough routes (CONTRACTS §5). Authenticated by walkthrough token, never the customer JWT."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from raxx.api import flag_required
+from raxx.errors import ApplicationError
+
+from . import services
+from .auth import IsTester, WalkthroughTokenAuthentication
+from .routing import PERSONA_ROUTING, SELF_SELECT, cell_for, route_for
+from .scenarios import (DOOR_SCREEN, INTENT_QUESTION, PERSONA_QUESTIONS, SURVEY, TAX_SCREEN, builder_payload,
+                        scenario_payload, vs_guide_payload)
+from .selectors import paper_trade_body, progress_status
+
+_PERSONA_IDS = {q["id"]: q["choices"] for q in PERSONA_QUESTIONS}
+# Bodies are documented in walkthrough/README.md; the schema names them as JSON objects.
+_schema = extend_schema(tags=["walkthrough"], request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+
+
+class WalkthroughApi(APIView):
+    authentication_classes = [WalkthroughTokenAuthentication]
+    permission_classes = [IsTester]
+
+    def progress(self, request):
+        return request.user.progress
+
+    def status_body(self, request, progress, **extra) -> dict:
+        return {"progress": progress_status(progress=progress, cell=cell_for(request)), **extra}
+
+
+def _body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ApplicationError("invalid_request", detail={"non_field_errors": ["A JSON object is required."]})
+    return request.data
+
+
+def _answers_object(value, *, field: str = "answers") -> dict:
+    """A bounded JSON object of short answers: at most 20 keys, scalar or short-list values."""
+    def short(v) -> bool:
+        if isinstance(v, list):
+            return len(v) <= 10 and all(short(x) for x in v if not isinstance(x, list))
+        return v is None or isinstance(v, bool | int | float) or (isinstance(v, str) and len(v) <= 2000)
+
+    if not isinstance(value, dict) or len(value) > 20 or not all(
+            isinstance(k, str) and len(k) <= 64 and short(v) for k, v in value.items()):
+        raise serializers.ValidationError(
+            {field: ["An object of at most 20 answers (short text, numbers, booleans or short lists)."]})
+    return dict(value)
+
+
+def _validate_persona(answers) -> dict:
+    """Persona answers: the shape is enforced; the known questions' choices are checked.
+
+    Other keys are kept as given: the persona questions are content (#3857) that
+    the front end may revise ahead of this list.
+    """
+    answers = _answers_object(answers)
+    errors = {key: [f"One of: {', '.join(_PERSONA_IDS[key])}."] for key, value in answers.items()
+              if key in _PERSONA_IDS and value not in _PERSONA_IDS[key]}
+    if errors:
+        raise serializers.ValidationError({"answers": errors})
+    return answers
+
+
+def _validate_legs(data: dict, *, required: bool):
+    legs = data.get("legs")
+    if legs is None and not required:
+        return None
+    if not isinstance(legs, list):
+        raise serializers.ValidationError({"legs": ["A list of legs (design §3.Q7 legs_json items) is required."]})
+    return legs
+
+
+def _intent_question(request, progress):
+    cell = cell_for(request)
+    if cell.routing and progress.intent_bucket is None and (not cell.self_select or progress.track_selected == "full"):
+        return INTENT_QUESTION
+    return None
+
+
+@_schema
+class Screen1Api(WalkthroughApi):
+    def get(self, request):
+        cell, progress = cell_for(request), self.progress(request)
+        if cell.self_select:  # the intent question follows the choice of the full track
+            body = {"screen": 1, "kind": "door", **DOOR_SCREEN, "intent_question": _intent_question(request, progress)}
+        else:
+            body = {"screen": 1, "kind": "persona_match", "title": "About your trading",
+                    "copy": "Three short questions, so the walkthrough matches the account you use.",
+                    "questions": PERSONA_QUESTIONS, "intent_question": INTENT_QUESTION if cell.routing else None}
+        return Response({**body, **self.status_body(request, progress)})
+
+    def post(self, request):
+        data, cell, progress = _body(request), cell_for(request), self.progress(request)
+        first = progress.screen_completed_max < 1
+        track = data.get("track")
+        answers = data.get("answers")
+        if cell.self_select and (first or track is not None) and track not in ("simple", "full"):
+            raise serializers.ValidationError({"track": ['One of: "simple", "full".']})
+        if not cell.self_select and (first or answers is not None):
+            answers = _validate_persona(answers)
+        intent = data.get("intent_bucket")  # any unrecognised value (even a non-string) is stored as unknown
+        progress = services.screen1_submit(progress=progress, cell=cell, track=track, answers=answers, intent=intent)
+        return Response(self.status_body(request, progress, intent_question=_intent_question(request, progress)))
+
+
+@_schema
+class IntentApi(WalkthroughApi):
+    permission_classes = [IsTester, flag_required(PERSONA_ROUTING)]
+
+    def post(self, request):
+        data = _body(request)
+        intent = data.get("intent_bucket")
+        if intent is None:
+            raise serializers.ValidationError({"intent_bucket": ["This field is required."]})
+        progress = services.intent_submit(progress=self.progress(request), cell=cell_for(request), intent=intent)
+        return Response(self.status_body(request, progress))
+
+
+@_schema
+class SimpleScreenApi(WalkthroughApi):
+    permission_classes = [IsTester, flag_required(SELF_SELECT)]
+
+    def get(self, request):
+        progress = self.progress(request)
+        route = route_for(progress, cell_for(request))
+        scenario = "directional" if route.scenario == "directional" else "simple"
+        return Response({"screen": "simple/1", **vs_guide_payload(scenario=scenario), **self.status_body(request, progress)})
+
+    def post(self, request):
+        legs = _validate_legs(_body(request), required=False)
+        progress, trade, created = services.simple1_submit(progress=self.progress(request), cell=cell_for(request),
+                                                           legs=legs)
+        body = self.status_body(request, progress, paper_trade=paper_trade_body(trade) if trade is not None else None)
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+@_schema
+class Screen2Api(WalkthroughApi):
+    def get(self, request):
+        progress = self.progress(request)
+        route = route_for(progress, cell_for(request), warn=True)
+        payload = scenario_payload(route.scenario if route.scenario != "simple" else "income")
+        payload["guide"] = vs_guide_payload(scenario="directional") if route.scenario == "directional" else None
+        return Response({"screen": 2, **payload, **self.status_body(request, progress)})
+
+    def post(self, request):
+        answers = _body(request).get("answers")
+        answers = _answers_object(answers) if answers is not None else None
+        progress = services.screen2_submit(progress=self.progress(request), cell=cell_for(request), answers=answers)
+        return Response(self.status_body(request, progress))
+
+
+@_schema
+class Screen3Api(WalkthroughApi):
+    def get(self, request):
+        progress = self.progress(request)
+        route = route_for(progress, cell_for(request), warn=True)
+        builder = route.builder if route.builder != "simple" else "vs"
+        scenario = scenario_payload(route.scenario if route.scenario != "simple" else "directional")
+        return Response({"screen": 3, "scenario": route.scenario, **builder_payload(builder),
+                         "chain": scenario["chain"], "suggested_strikes": scenario["suggested_strikes"],
+                         **self.status_body(request, progress)})
+
+    def post(self, request):
+        legs = _validate_legs(_body(request), required=True)
+        progress, trade, created = services.screen3_submit(progress=self.progress(request), cell=cell_for(request),
+                                                           legs=legs)
+        return Response(self.status_body(request, progress, paper_trade=paper_trade_body(trade)),
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+@_schema
+class Screen4Api(WalkthroughApi):
+    def get(self, request):
+        return Response({"screen": 4, **TAX_SCREEN, **self.status_body(request, self.progress(request))})
+
+    def post(self, request):
+        _body(request)
+        progress = services.screen4_submit(progress=self.progress(request), cell=cell_for(request))
+        return Response(self.status_body(request, progress))
+
+
+def _validate_survey(answers) -> dict:
+    """The survey's known questions are checked by kind; other keys must stay short.
+
+    No question is enforced as required here: the front end asks for them, and a
+    tester who skips one still completes the walkthrough.
+    """
+    answers = _answers_object({} if answers is None else answers)
+    errors = {}
+    for q in SURVEY["questions"]:
+        value = answers.get(q["id"])
+        if value is None:
+            continue
+        if q["kind"] == "scale" and not (isinstance(value, int) and not isinstance(value, bool)
+                                         and q["min"] <= value <= q["max"]):
+            errors[q["id"]] = [f"A whole number from {q['min']} to {q['max']}."]
+        elif q["kind"] == "choice" and value not in q["choices"]:
+            errors[q["id"]] = [f"One of: {', '.join(q['choices'])}."]
+        elif q["kind"] == "text" and (not isinstance(value, str) or len(value) > q["max_length"]):
+            errors[q["id"]] = [f"Text of at most {q['max_length']} characters."]
+    if errors:
+        raise serializers.ValidationError({"answers": errors})
+    return answers
+
+
+@_schema
+class Screen5Api(WalkthroughApi):
+    def get(self, request):
+        return Response({"screen": 5, **SURVEY, **self.status_body(request, self.progress(request))})
+
+    def post(self, request):
+        progress = self.progress(request)
+        data = _body(request)
+        answers = _validate_survey(data.get("answers")) if progress.completed_at is None else None
+        progress = services.screen5_submit(progress=progress, cell=cell_for(request), answers=answers)
+        return Response(self.status_body(request, progress))
+
+
+@_schema
+class StatusApi(WalkthroughApi):
+    def get(self, request):
+        return Response(progress_status(progress=self.progress(request), cell=cell_for(request)))
