@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import CharField, JSONField, TextField
 from django.db import transaction
 from django.utils import timezone
 
 from .audit import audit_log
 from .customer_data import CustomerDataRule, cascade_children, rules
 from .merge import AccountsRefused, _parse_id, lock_customers
-from .models import AuditEvent, Customer
+from .models import AuditEvent, Customer, TombstonedEmail
 from .tombstones import forget_tombstoned_email
 
 EXPORT_FORMAT = "raxx.dsr_export"
@@ -77,6 +78,37 @@ def customer_row_ids(customer: Customer) -> dict[str, set]:
     return ids
 
 
+def leftovers(*, customer_id, email: str | None) -> list[str]:
+    """What is still held about a customer: ``[]`` after a complete erasure.
+
+    Scans every registered table (and the tables its rows own): rows still
+    linked to the customer (the one ``dsr_erased`` event excepted), and any
+    text or JSON value anywhere in them, in ``tombstoned_emails`` or in
+    ``customers``, containing the email address.
+    """
+    probe = Customer(pk=_parse_id(customer_id, "customer"), email=email)
+    found, scanned = [], {Customer, TombstonedEmail}
+    for rule in rules():
+        scanned.add(rule.model)
+        scanned.update(rel.related_model for rel in cascade_children(rule.model))
+        remaining = rule.rows_of(probe)
+        if rule.model is AuditEvent:
+            remaining = remaining.exclude(event_type="dsr_erased")
+        if n := remaining.count():
+            found.append(f"{rule.key}: {n} rows")
+    if email:
+        for model in sorted(scanned, key=lambda m: m._meta.label):
+            for f in model._meta.concrete_fields:
+                if isinstance(f, CharField | TextField | JSONField):
+                    column = f.attname
+                    hits = sum(email.lower() in str(v).lower()
+                               for v in model._default_manager.exclude(**{f"{column}__isnull": True})
+                               .values_list(column, flat=True).iterator())
+                    if hits:
+                        found.append(f"{model._meta.label}.{column}: {hits} values hold the email")
+    return found
+
+
 def _customer_row(customer: Customer) -> dict:
     return {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
 
@@ -87,7 +119,7 @@ def export_customer(*, customer_id, actor: str | None = None, progress: Progress
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise AccountsRefused("not_found", f"No account {customer_id}; nothing was exported.")
-    with transaction.atomic():  # one consistent snapshot (REPEATABLE READ is not needed: one statement per table)
+    with transaction.atomic():  # the export and its audit event together
         tables = customer_tables(customer, progress=progress)
         counts = {t["model"]: len(t["rows"]) + sum(len(o["rows"]) for o in t["owned"]) for t in tables}
         audit_log("dsr_exported", customer=customer, actor=actor,
