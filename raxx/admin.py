@@ -78,7 +78,9 @@ class CustomerAdmin(admin.ModelAdmin):
                                                        actor=_operator(request))
                     self.message_user(request, "Accounts merged.", messages.SUCCESS)
                 else:
-                    context["plan"] = plan_merge(primary_id=primary.pk, secondary_id=secondary_id)
+                    plan = context["plan"] = plan_merge(primary_id=primary.pk, secondary_id=secondary_id)
+                    most = max([s.rows for s in plan.steps] + [1])
+                    context["rows"] = [(s, round(100 * s.rows / most)) for s in plan.steps]
                 context["secondary"] = Customer.objects.get(pk=secondary_id)
             except AccountsRefused as exc:
                 form.add_error(None, exc.message)

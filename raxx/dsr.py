@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import CharField, JSONField, TextField
 from django.db import transaction
+from django.db.models import CharField, JSONField, TextField
 from django.utils import timezone
 
 from .audit import audit_log
@@ -107,6 +107,15 @@ def leftovers(*, customer_id, email: str | None) -> list[str]:
                     if hits:
                         found.append(f"{model._meta.label}.{column}: {hits} values hold the email")
     return found
+
+
+def erasure_preview(*, customer_id) -> dict[str, int]:
+    """Rows an erasure would delete (or unlink), per rule and owned table; refuses a missing account."""
+    customer_id = _parse_id(customer_id, "customer")
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise AccountsRefused("not_found", f"No account {customer_id}; nothing was erased.")
+    return {label: len(ids) for label, ids in customer_row_ids(customer).items()}
 
 
 def _customer_row(customer: Customer) -> dict:

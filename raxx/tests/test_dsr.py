@@ -171,6 +171,11 @@ def test_erase_command_prints_counts_and_needs_yes_without_tty(full, monkeypatch
         call_command("dsr_erase", "--user", str(full.pk), "--yes")
 
 
+def test_erase_command_refuses_a_missing_account_before_asking(db):
+    with pytest.raises(CommandError, match="No account"):
+        call_command("dsr_erase", "--user", str(uuid.uuid4()))
+
+
 def test_celery_task_erases_and_reports_refusals(full):
     assert dsr_erase_task.delay(str(full.pk), "admin:operator").get()["rows_deleted"] > 0
     assert AuditEvent.objects.get(event_type="dsr_erased").actor == "admin:operator"

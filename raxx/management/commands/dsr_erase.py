@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from raxx.audit import acting_as
-from raxx.dsr import erase_customer
+from raxx.dsr import erase_customer, erasure_preview
 from raxx.merge import AccountsRefused
 
 from ._accounts import confirm, refused
@@ -16,6 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     def handle(self, *args, user, yes, **options):
+        try:
+            preview = erasure_preview(customer_id=user)
+        except AccountsRefused as exc:
+            raise refused(exc)
+        self.stdout.write(f"Rows about {user}: {sum(preview.values())} in {sum(1 for n in preview.values() if n)} tables")
         confirm(self, yes=yes, question=f"Erase everything about {user}? This cannot be undone.", word="erase")
         try:
             with acting_as("cli:dsr_erase"):
