@@ -146,7 +146,11 @@ def raw_sql_merge(primary, secondary) -> None:
     from raxx.customer_data import Link, OnMerge, cascade_children, rules
     from raxx.tombstones import _HASHER, lookup_token
 
-    now = timezone.now()
+    from raxx.models import Customer
+
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    pk_of = Customer._meta.pk.get_db_prep_value  # UUID as the backend stores it (hex text on SQLite)
+    p_id, s_id = pk_of(primary.pk, connection), pk_of(secondary.pk, connection)
     with connection.cursor() as cur:
         for rule in rules():
             table, col = _q(rule.table), _q(rule.column)
@@ -154,8 +158,8 @@ def raw_sql_merge(primary, secondary) -> None:
                 match, params, target = f"UPPER({col}) = UPPER(%s)", [secondary.email], primary.email
                 p_match, p_params = f"UPPER(p.{col}) = UPPER(%s)", [primary.email]
             else:
-                match, params, target = f"{col} = %s", [secondary.pk], primary.pk
-                p_match, p_params = f"p.{col} = %s", [primary.pk]
+                match, params, target = f"{col} = %s", [s_id], p_id
+                p_match, p_params = f"p.{col} = %s", [p_id]
             pk = _q(rule.model._meta.pk.column)
             doomed = None
             if rule.on_merge == OnMerge.DELETE:
@@ -179,9 +183,9 @@ def raw_sql_merge(primary, secondary) -> None:
                 cur.execute(f"UPDATE {table} SET {col} = %s{auto_now} WHERE {match}", [target, *extra, *params])
         cur.execute("INSERT INTO tombstoned_emails (lookup_token, email_hash, reason, created_at) VALUES (%s, %s, %s, %s)",
                     [lookup_token(secondary.email), _HASHER.hash(secondary.email), "merge", now])
-        cur.execute("UPDATE customers SET email = NULL, tombstoned_at = %s WHERE id = %s", [now, secondary.pk])
+        cur.execute("UPDATE customers SET email = NULL, tombstoned_at = %s WHERE id = %s", [now, s_id])
         cur.execute("INSERT INTO customer_audit_events (event_type, customer_id, actor, data, created_at) "
-                    "VALUES ('account_merged', %s, 'bench', %s, %s)", [primary.pk, '{"bench": true}', now])
+                    "VALUES ('account_merged', %s, 'bench', %s, %s)", [p_id, '{"bench": true}', now])
 
 
 def _timed_then_rolled_back(fn) -> float:
