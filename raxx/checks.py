@@ -6,6 +6,9 @@
 - ``raxx.E002``: a rule re-attributes a column that is part of a unique key:
   the merge would fail on the first collision; declare ``keep_primary_on_conflict``
   (or ``delete``) instead.
+- ``raxx.E003``: a rule that contradicts itself: ``erase=False`` (keep the row,
+  null the link) on a non-nullable field, or an email link kept with the
+  tombstoned secondary on merge (the email would outlive the tombstone).
 """
 
 from pathlib import Path
@@ -15,7 +18,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.db import models
 
-from .customer_data import OnMerge, rule_for, rules
+from .customer_data import Link, OnMerge, rule_for, rules
 from .models import Customer
 
 PROJECT_APPS = ("raxx", "journal", "wcb", "walkthrough", "flags")
@@ -74,6 +77,22 @@ def unworkable_rules(rules_to_check) -> list[Error]:
     return errors
 
 
+def contradictory_rules(rules_to_check) -> list[Error]:
+    errors = []
+    for rule in rules_to_check:
+        if not rule.erase and not rule.model_field.null:
+            errors.append(Error(
+                f"{rule.key} has erase=False (keep the row, set {rule.field} to NULL) but is not nullable",
+                hint="Make the field null=True, or let erasure delete the rows (erase=True).",
+                obj=rule.model, id="raxx.E003"))
+        if rule.link == Link.EMAIL and rule.on_merge == OnMerge.KEEP:
+            errors.append(Error(
+                f"{rule.key} links by email and is kept with the secondary on merge: "
+                "the email would outlive the tombstone",
+                hint="Use reattribute, keep_primary_on_conflict or delete.", obj=rule.model, id="raxx.E003"))
+    return errors
+
+
 def is_project_app(app_config) -> bool:
     """Our own apps: the named ones and any app whose code lives in this repository."""
     if app_config.label in PROJECT_APPS:
@@ -86,4 +105,4 @@ def is_project_app(app_config) -> bool:
 @register()
 def customer_data_rules_check(app_configs=None, **kwargs):
     project_models = [m for m in apps.get_models() if is_project_app(m._meta.app_config)]
-    return missing_rules(project_models) + unworkable_rules(rules())
+    return missing_rules(project_models) + unworkable_rules(rules()) + contradictory_rules(rules())

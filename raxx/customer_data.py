@@ -95,7 +95,8 @@ def register(model: type[Model], *, field: str, on_merge: OnMerge, link: Link = 
     ``unique_with``: the other columns of the unique key that holds ``field``
     (empty when ``field`` is unique by itself, e.g. a one-to-one setting).
     ``erase=False`` keeps the row on erasure with ``field`` set to NULL, so
-    it must be nullable.
+    it must be nullable (checked by ``raxx.E003``, like the other rule
+    mistakes that need not stop start-up).
     """
     model_field = model._meta.get_field(field)  # fail at start-up on a typo
     for name in unique_with:
@@ -103,12 +104,6 @@ def register(model: type[Model], *, field: str, on_merge: OnMerge, link: Link = 
     if on_merge == OnMerge.KEEP_PRIMARY_ON_CONFLICT and not unique_with and not model_field.unique:
         raise ValueError(f"{model._meta.label}: keep_primary_on_conflict needs unique_with "
                          f"(or {field} must be unique by itself)")
-    if link == Link.EMAIL and on_merge == OnMerge.KEEP:
-        raise ValueError(f"{model._meta.label}.{field}: an email link cannot be kept with the secondary on merge "
-                         "(the email would outlive the tombstone); re-attribute it or delete it")
-    if not erase and not model_field.null:
-        raise ValueError(f"{model._meta.label}.{field}: erase=False keeps the row with {field} set to NULL, "
-                         "so the field must be nullable")
     rule = CustomerDataRule(model, field, OnMerge(on_merge), Link(link), tuple(unique_with), erase, note)
     _RULES[(model._meta.label, field)] = rule
     return rule

@@ -5,7 +5,7 @@ from django.core import checks
 from django.db import connection, models
 from django.test.utils import CaptureQueriesContext, isolate_apps
 
-from raxx.checks import customer_data_rules_check, missing_rules, unworkable_rules
+from raxx.checks import contradictory_rules, customer_data_rules_check, missing_rules, unworkable_rules
 from raxx.customer_data import Link, OnMerge, cascade_children, register, rule_for, rules, unregister
 from raxx.models import AuditEvent, Customer
 from raxx.tests.accounts_testapp.models import Position, Progress, Snapshot
@@ -70,13 +70,29 @@ def test_register_rejects_rules_that_cannot_work():
 
     with pytest.raises(ValueError, match="unique_with"):
         register(Thing, field="customer", on_merge=OnMerge.KEEP_PRIMARY_ON_CONFLICT)
-    with pytest.raises(ValueError, match="nullable"):
-        register(Thing, field="customer", on_merge=OnMerge.KEEP, erase=False)
-    with pytest.raises(ValueError, match="outlive"):
-        register(Thing, field="email", link=Link.EMAIL, on_merge=OnMerge.KEEP)
     with pytest.raises(Exception):
         register(Thing, field="custmer", on_merge=OnMerge.REATTRIBUTE)
     assert rule_for(Thing, "customer") is None
+
+
+@isolate_apps("raxx")
+def test_contradictory_rules_fail_the_check():
+    class Kept(models.Model):
+        customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+        email = models.EmailField()
+
+        class Meta:
+            app_label = "raxx"
+
+    try:
+        errors = contradictory_rules([
+            register(Kept, field="customer", on_merge=OnMerge.KEEP, erase=False),
+            register(Kept, field="email", link=Link.EMAIL, on_merge=OnMerge.KEEP)])
+        assert [e.id for e in errors] == ["raxx.E003", "raxx.E003"]
+        assert "not nullable" in errors[0].msg and "outlive" in errors[1].msg
+    finally:
+        unregister(Kept, "customer")
+        unregister(Kept, "email")
 
 
 def test_core_and_cascade_rules():
