@@ -178,7 +178,7 @@ def raw_sql_merge(primary, secondary) -> None:
                 cur.execute(f"DELETE FROM {table} WHERE {pk} IN ({doomed[0]})", doomed[1])
             if rule.on_merge in (OnMerge.REATTRIBUTE, OnMerge.KEEP_PRIMARY_ON_CONFLICT):
                 auto_now = "".join(f", {_q(f.column)} = %s" for f in rule.model._meta.concrete_fields
-                                   if getattr(f, "auto_now", False))
+                                   if getattr(f, "auto_now", False) or f.name in rule.touch)
                 extra = [now] * auto_now.count("%s")
                 cur.execute(f"UPDATE {table} SET {col} = %s{auto_now} WHERE {match}", [target, *extra, *params])
         cur.execute("INSERT INTO tombstoned_emails (lookup_token, email_hash, reason, created_at) VALUES (%s, %s, %s, %s)",

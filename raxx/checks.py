@@ -6,16 +6,19 @@
 - ``raxx.E002``: a rule re-attributes a column that is part of a unique key:
   the merge would fail on the first collision; declare ``keep_primary_on_conflict``
   (or ``delete``) instead.
-- ``raxx.E003``: a rule that contradicts itself: ``erase=False`` (keep the row,
-  null the link) on a non-nullable field, or an email link kept with the
-  tombstoned secondary on merge (the email would outlive the tombstone).
+- ``raxx.E003``: ``erase=False`` (keep the row, null the link) on a
+  non-nullable field.
+- ``raxx.W001`` (warning): an email link kept with the tombstoned secondary on
+  merge — the secondary's email then outlives its tombstone in that table.
+  Legitimate when the rows belong to someone the email identifies outside the
+  account (walkthrough beta testers, purged 30 days after their program).
 """
 
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 from django.db import models
 
 from .customer_data import Link, OnMerge, rule_for, rules
@@ -86,10 +89,12 @@ def contradictory_rules(rules_to_check) -> list[Error]:
                 hint="Make the field null=True, or let erasure delete the rows (erase=True).",
                 obj=rule.model, id="raxx.E003"))
         if rule.link == Link.EMAIL and rule.on_merge == OnMerge.KEEP:
-            errors.append(Error(
-                f"{rule.key} links by email and is kept with the secondary on merge: "
-                "the email would outlive the tombstone",
-                hint="Use reattribute, keep_primary_on_conflict or delete.", obj=rule.model, id="raxx.E003"))
+            errors.append(Warning(
+                f"{rule.key} links by email and is kept on merge: the secondary's email outlives "
+                "its tombstone in this table",
+                hint="Fine when the rows belong to the email's owner outside the account (and are purged); "
+                     "otherwise use reattribute, keep_primary_on_conflict or delete.",
+                obj=rule.model, id="raxx.W001"))
     return errors
 
 

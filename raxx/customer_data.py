@@ -45,6 +45,7 @@ class CustomerDataRule:
     unique_with: tuple[str, ...] = ()
     erase: bool = True  # erasure deletes the rows; False: the link is set to NULL and the row kept as evidence
     note: str = ""
+    touch: tuple[str, ...] = ()  # timestamp columns set to now when rows are re-attributed (WCB's updated_at)
 
     @property
     def label(self) -> str:
@@ -89,22 +90,26 @@ _RULES: dict[tuple[str, str], CustomerDataRule] = {}
 
 
 def register(model: type[Model], *, field: str, on_merge: OnMerge, link: Link = Link.CUSTOMER,
-             unique_with: tuple[str, ...] = (), erase: bool = True, note: str = "") -> CustomerDataRule:
+             unique_with: tuple[str, ...] = (), erase: bool = True, note: str = "",
+             touch: tuple[str, ...] = ()) -> CustomerDataRule:
     """Declare what merge, export and erasure do with ``model.field``.
 
     ``unique_with``: the other columns of the unique key that holds ``field``
     (empty when ``field`` is unique by itself, e.g. a one-to-one setting).
     ``erase=False`` keeps the row on erasure with ``field`` set to NULL, so
     it must be nullable (checked by ``raxx.E003``, like the other rule
-    mistakes that need not stop start-up).
+    mistakes that need not stop start-up). ``touch``: timestamp columns the
+    merge sets to now on re-attributed rows (``auto_now`` columns always are),
+    e.g. ``touch=("updated_at",)`` for the WCB snapshot (revision §4.2).
     """
     model_field = model._meta.get_field(field)  # fail at start-up on a typo
-    for name in unique_with:
+    for name in (*unique_with, *touch):
         model._meta.get_field(name)
     if on_merge == OnMerge.KEEP_PRIMARY_ON_CONFLICT and not unique_with and not model_field.unique:
         raise ValueError(f"{model._meta.label}: keep_primary_on_conflict needs unique_with "
                          f"(or {field} must be unique by itself)")
-    rule = CustomerDataRule(model, field, OnMerge(on_merge), Link(link), tuple(unique_with), erase, note)
+    rule = CustomerDataRule(model, field, OnMerge(on_merge), Link(link), tuple(unique_with), erase, note,
+                            tuple(touch))
     _RULES[(model._meta.label, field)] = rule
     return rule
 

@@ -6,7 +6,7 @@ with set-based statements (``queryset.update`` / ``queryset.delete``), never
 row by row:
 
 - ``reattribute``: ``UPDATE t SET <field> = :primary WHERE <field> = :secondary``
-  (plus ``auto_now`` columns such as WCB's ``updated_at = NOW()``);
+  (plus ``auto_now`` columns and the rule's ``touch`` columns: WCB's ``updated_at = NOW()``);
 - ``keep_primary_on_conflict``: first delete the secondary's rows whose unique
   key the primary already holds (their cascade children go with them), then
   re-attribute the rest;
@@ -219,9 +219,12 @@ def plan_rule(rule: CustomerDataRule, primary: Customer, secondary: Customer, *,
     return step
 
 
-def _auto_now_values(model, now) -> dict:
-    """``queryset.update`` skips ``auto_now``: set those columns explicitly (``updated_at = NOW()``)."""
-    return {f.attname: now for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
+def _touch_values(rule: CustomerDataRule, now) -> dict:
+    """``queryset.update`` skips ``auto_now``: set those, and the rule's ``touch`` columns, explicitly
+    (revision §4.2: ``SET user_id = :primary, updated_at = NOW()``)."""
+    fields = [f for f in rule.model._meta.concrete_fields if getattr(f, "auto_now", False)]
+    fields += [rule.model._meta.get_field(name) for name in rule.touch]
+    return {f.attname: now for f in fields}
 
 
 def _merge_rule(rule: CustomerDataRule, primary: Customer, secondary: Customer, now) -> TableStep:
@@ -239,7 +242,7 @@ def _merge_rule(rule: CustomerDataRule, primary: Customer, secondary: Customer, 
         if rule.on_merge == OnMerge.KEEP_PRIMARY_ON_CONFLICT:
             step.collisions = _collisions(rule, rows, primary).delete()[1].get(rule.label, 0)
         target = primary.email if rule.link == Link.EMAIL else primary.pk
-        step.moved = rows.update(**{rule.column: target}, **_auto_now_values(rule.model, now))
+        step.moved = rows.update(**{rule.column: target}, **_touch_values(rule, now))
     step.rows = step.moved + step.collisions + step.deleted + step.kept
     return step
 

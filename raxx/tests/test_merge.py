@@ -70,11 +70,16 @@ def test_merge_moves_rows_resolves_collisions_and_tombstones(two_accounts):
     assert "secondary@example.test" not in repr(list(TombstonedEmail.objects.values()))
 
 
-def test_merge_sets_auto_now_columns_like_the_spec_update(two_accounts):
+def test_merge_touches_updated_at_like_the_spec_update(two_accounts):
+    """Revision §4.2: SET user_id = :primary, updated_at = NOW() — via ``touch`` or ``auto_now``."""
     primary, secondary = two_accounts
-    old = Snapshot.objects.get(user_id=secondary.pk)
+    snapshot = Snapshot.objects.get(user_id=secondary.pk)
+    order = Order.objects.filter(customer=secondary).first()
+    untouched = Order.objects.filter(customer=primary).first()
     merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
-    assert Snapshot.objects.get(pk=old.pk).updated_at > old.updated_at
+    assert Snapshot.objects.get(pk=snapshot.pk).updated_at > snapshot.updated_at
+    assert Order.objects.get(pk=order.pk).updated_at > order.updated_at
+    assert Order.objects.get(pk=untouched.pk).updated_at == untouched.updated_at
 
 
 def test_unfinished_rows_still_found_by_jobs_after_merge(two_accounts):

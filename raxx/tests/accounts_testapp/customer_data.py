@@ -5,7 +5,7 @@ from .models import Draft, Label, Order, Position, Progress, Receipt, Setting, S
 register(Order, field="customer", on_merge=OnMerge.REATTRIBUTE)
 register(Label, field="customer", on_merge=OnMerge.KEEP_PRIMARY_ON_CONFLICT, unique_with=("source_table", "trade_id"))
 register(Position, field="customer", on_merge=OnMerge.REATTRIBUTE)
-register(Snapshot, field="user_id", on_merge=OnMerge.REATTRIBUTE)
+register(Snapshot, field="user_id", on_merge=OnMerge.REATTRIBUTE, touch=("updated_at",))
 register(Setting, field="customer", on_merge=OnMerge.KEEP_PRIMARY_ON_CONFLICT)
 register(Progress, field="tester_email", link=Link.EMAIL, on_merge=OnMerge.KEEP_PRIMARY_ON_CONFLICT,
          unique_with=("program",))

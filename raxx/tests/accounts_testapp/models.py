@@ -8,6 +8,7 @@ class Order(models.Model):  # like journal.paper_orders: re-attributed
     customer = models.ForeignKey("raxx.Customer", on_delete=models.CASCADE, related_name="+")
     symbol = models.CharField(max_length=12)
     quantity = models.DecimalField(max_digits=12, decimal_places=4, default=1)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         db_table = "accounts_test_orders"
@@ -37,7 +38,7 @@ class Snapshot(models.Model):  # like wcb.closed_position_wcb_snapshots: a plain
     position = models.OneToOneField(Position, on_delete=models.CASCADE, related_name="snapshot")
     user_id = models.UUIDField(db_index=True)
     horizon_reached = models.BooleanField(default=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(default=timezone.now)  # like WCB: not auto_now, touched by the rule
 
     class Meta:
         db_table = "accounts_test_snapshots"
