@@ -71,12 +71,15 @@ def _fill_known(primary, secondary) -> dict[str, int]:
     return made
 
 
-def _generic_value(field, customer, i):
+def _generic_value(field, customer, i, pools):
     from django.db import models
     from django.utils import timezone
 
     if field.is_relation:
-        return customer if field.related_model._meta.label == "raxx.Customer" else None
+        if field.related_model._meta.label == "raxx.Customer":
+            return customer
+        pool = pools.get(field.related_model._meta.label)
+        return field.related_model(pk=pool[i % len(pool)]) if pool else None
     if isinstance(field, models.EmailField):
         return customer.email
     if isinstance(field, models.UUIDField):
@@ -101,35 +104,48 @@ def _generic_value(field, customer, i):
 
 
 def _fill_generic(secondary, known: set[str], per_model: int) -> tuple[dict[str, int], list[str]]:
-    """Best effort for registered models of other apps: synthesise rows from field types."""
+    """Best effort for registered models of other apps: synthesise rows from field types.
+
+    Foreign keys to another filled model take its rows in turn (a snapshot gets a
+    position); a model that still cannot be satisfied after two passes is skipped.
+    """
     from django.db import transaction
 
     from raxx.customer_data import rules
 
-    made, skipped = {}, []
-    for rule in rules():
-        model = rule.model
-        if model._meta.label in known or model._meta.label in made:
-            continue
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        try:
-            with transaction.atomic():
-                objs = []
-                for i in range(per_model):
-                    values = {}
-                    for f in fields:
-                        if f.has_default() or (f.null and f.name != rule.field):
-                            continue
-                        value = _generic_value(f, secondary, i)
-                        if value is None:
-                            raise ValueError(f"cannot synthesise {f.name}")
-                        values[f.name] = value
-                    objs.append(model(**values))
-                model._default_manager.bulk_create(objs, batch_size=5000)
-            made[model._meta.label] = per_model
-        except Exception as exc:  # noqa: BLE001 - a bench fills what it can and says what it skipped
-            skipped.append(f"{model._meta.label} ({type(exc).__name__})")
-    return made, skipped
+    made, failed = {}, {}
+    pools: dict[str, list] = {}
+    for _ in range(2):
+        for rule in rules():
+            model = rule.model
+            if model._meta.label in known or model._meta.label in made:
+                continue
+            fields = [f for f in model._meta.concrete_fields if not (f.primary_key and not f.is_relation)]
+            n = per_model
+            for f in fields:
+                if f.unique and f.is_relation:
+                    pool = pools.get(f.related_model._meta.label, [None] * n)
+                    n = min(n, 1 if f.related_model._meta.label == "raxx.Customer" else len(pool))
+            try:
+                with transaction.atomic():
+                    objs = []
+                    for i in range(n):
+                        values = {}
+                        for f in fields:
+                            if f.has_default() or f.has_db_default() or (f.null and f.name != rule.field):
+                                continue
+                            value = _generic_value(f, secondary, i, pools)
+                            if value is None:
+                                raise ValueError(f"cannot synthesise {f.name}")
+                            values[f.name] = value
+                        objs.append(model(**values))
+                    model._default_manager.bulk_create(objs, batch_size=5000)
+                made[model._meta.label] = n
+                pools[model._meta.label] = list(rule.rows_of(secondary).values_list("pk", flat=True))
+                failed.pop(model._meta.label, None)
+            except Exception as exc:  # noqa: BLE001 - a bench fills what it can and says what it skipped
+                failed[model._meta.label] = f"{model._meta.label} ({type(exc).__name__}: {str(exc)[:40]})"
+    return made, list(failed.values())
 
 
 def _q(name: str) -> str:
@@ -153,7 +169,7 @@ def raw_sql_merge(primary, secondary) -> None:
     p_id, s_id = pk_of(primary.pk, connection), pk_of(secondary.pk, connection)
     with connection.cursor() as cur:
         for rule in rules():
-            table, col = _q(rule.table), _q(rule.column)
+            table, col = _q(rule.table), _q(rule.column)  # the database column (journal: user_id)
             if rule.link == Link.EMAIL:
                 match, params, target = f"UPPER({col}) = UPPER(%s)", [secondary.email], primary.email
                 p_match, p_params = f"UPPER(p.{col}) = UPPER(%s)", [primary.email]
@@ -235,7 +251,7 @@ def run() -> list[dict]:
          "ratio": 1.0},
     ]
     if skipped:
-        rows.append({"method": "skipped (generic filler): " + ", ".join(skipped)})
+        rows.append({"method": "skipped by the generic filler", "note": "; ".join(skipped)})
     for label, n in sorted(made.items()):
         rows.append({"method": f"  rows in {label}", "rows": n})
     return rows

@@ -65,9 +65,14 @@ class CustomerDataRule:
         return self.model._meta.get_field(self.field)
 
     @property
-    def column(self) -> str:
-        """The attribute holding the raw value (``customer_id`` for a foreign key)."""
+    def attname(self) -> str:
+        """The model attribute holding the raw value (``customer_id`` for a foreign key)."""
         return self.model_field.attname
+
+    @property
+    def column(self) -> str:
+        """The database column (``user_id`` for the journal's ``customer`` foreign key)."""
+        return self.model_field.column
 
     def value_for(self, customer) -> object | None:
         """What this rule's column holds for ``customer`` (its id, or its email)."""
@@ -77,7 +82,7 @@ class CustomerDataRule:
         """Queryset filter kwargs selecting the rows of the customer with ``value``."""
         if self.link == Link.EMAIL:
             return {f"{self.field}__iexact": value}
-        return {self.column: value}
+        return {self.attname: value}
 
     def rows_of(self, customer) -> models.QuerySet:
         value = self.value_for(customer)

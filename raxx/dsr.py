@@ -163,7 +163,7 @@ def _erase_rule(rule: CustomerDataRule, customer: Customer, result: ErasureResul
         for label, n in per_model.items():
             result.deleted[label] = result.deleted.get(label, 0) + n
     else:
-        result.unlinked[rule.key] = rows.update(**{rule.column: None})
+        result.unlinked[rule.key] = rows.update(**{rule.attname: None})
 
 
 def erase_customer(*, customer_id, actor: str | None = None,

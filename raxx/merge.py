@@ -242,7 +242,7 @@ def _merge_rule(rule: CustomerDataRule, primary: Customer, secondary: Customer, 
         if rule.on_merge == OnMerge.KEEP_PRIMARY_ON_CONFLICT:
             step.collisions = _collisions(rule, rows, primary).delete()[1].get(rule.label, 0)
         target = primary.email if rule.link == Link.EMAIL else primary.pk
-        step.moved = rows.update(**{rule.column: target}, **_touch_values(rule, now))
+        step.moved = rows.update(**{rule.attname: target}, **_touch_values(rule, now))
     step.rows = step.moved + step.collisions + step.deleted + step.kept
     return step
 
