@@ -1,9 +1,11 @@
 """``tombstoned_emails``: the email of a merged-away account, kept only as hashes.
 
-``is_email_tombstoned`` is one indexed query on the HMAC lookup token; the
-argon2 hash then confirms the match (it is what the spec asks to keep, and it
-still verifies a candidate address after ``SECRET_KEY`` — the HMAC key — is
-rotated, via ``verify_tombstoned_email``).
+``email_hash`` is argon2 of the address exactly as the customer row held it
+(the spec's ``hash(B.email)``): ``argon2.PasswordHasher().verify(email_hash, email)``
+works. ``lookup_token`` is a keyed HMAC of the normalised address, so
+``is_email_tombstoned`` is one indexed query, case-insensitive, with no slow
+hash on that path; ``verify_tombstoned_email`` checks a candidate against the
+argon2 hash (still works after ``SECRET_KEY`` — the HMAC key — is rotated).
 """
 
 from argon2 import PasswordHasher
@@ -22,24 +24,25 @@ def lookup_token(email: str) -> str:
 
 def tombstone_email(email: str, *, reason: str) -> TombstonedEmail:
     """Record ``email`` as tombstoned (idempotent: one row per address)."""
-    normalized = normalize_email(email)
     row, _ = TombstonedEmail.objects.get_or_create(
-        lookup_token=lookup_token(normalized),
-        defaults={"email_hash": lambda: _HASHER.hash(normalized), "reason": reason})
+        lookup_token=lookup_token(email),
+        defaults={"email_hash": lambda: _HASHER.hash(email), "reason": reason})
     return row
 
 
 def is_email_tombstoned(email: str) -> bool:
-    """Is ``email`` the address of a merged-away account? One indexed query (plus an argon2 check)."""
-    row = TombstonedEmail.objects.filter(lookup_token=lookup_token(email)).only("email_hash").first()
-    return row is not None and verify_tombstoned_email(row, email)
+    """Is ``email`` (any case) the address of a merged-away account? One indexed query."""
+    return TombstonedEmail.objects.filter(lookup_token=lookup_token(email)).exists()
 
 
 def verify_tombstoned_email(row: TombstonedEmail, email: str) -> bool:
-    try:
-        return _HASHER.verify(row.email_hash, normalize_email(email))
-    except (VerificationError, InvalidHashError):
-        return False
+    for candidate in dict.fromkeys((email, email.strip(), normalize_email(email))):
+        try:
+            if _HASHER.verify(row.email_hash, candidate):
+                return True
+        except (VerificationError, InvalidHashError):
+            continue
+    return False
 
 
 def forget_tombstoned_email(email: str) -> int:

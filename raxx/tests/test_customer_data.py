@@ -1,6 +1,7 @@
 """The registry and its system check: no model that refers to a customer goes without a rule."""
 
 import pytest
+from argon2 import PasswordHasher
 from django.core import checks
 from django.db import connection, models
 from django.test.utils import CaptureQueriesContext, isolate_apps
@@ -9,7 +10,7 @@ from raxx.checks import contradictory_rules, customer_data_rules_check, missing_
 from raxx.customer_data import Link, OnMerge, cascade_children, register, rule_for, rules, unregister
 from raxx.models import AuditEvent, Customer
 from raxx.tests.accounts_testapp.models import Position, Progress, Snapshot
-from raxx.tombstones import is_email_tombstoned, tombstone_email
+from raxx.tombstones import is_email_tombstoned, tombstone_email, verify_tombstoned_email
 
 
 def test_the_project_passes_its_own_check():
@@ -113,5 +114,8 @@ def test_tombstoned_email_lookup_is_one_indexed_query(db):
     from raxx.models import TombstonedEmail
 
     row = TombstonedEmail.objects.get()
-    assert row.email_hash.startswith("$argon2") and "gone" not in row.email_hash + row.lookup_token
+    assert row.email_hash.startswith("$argon2") and "gone" not in row.email_hash.lower() + row.lookup_token
+    assert PasswordHasher().verify(row.email_hash, "Gone@Example.test")  # hash(email), as the spec writes it
+    assert verify_tombstoned_email(row, "Gone@Example.test")
+    assert not verify_tombstoned_email(row, "other@example.test")
     assert TombstonedEmail._meta.get_field("lookup_token").unique  # unique → indexed

@@ -32,6 +32,8 @@ class Command(BaseCommand):
                 result = merge_accounts(primary_id=primary, secondary_id=secondary, progress=self.progress)
         except AccountsRefused as exc:
             raise refused(exc)
+        for step in result.steps:
+            self.stdout.write(f"  {step.key}: {step.resolution}")
         self.stdout.write(f"Merged {secondary} into {primary}: {result.rows_moved} rows moved, "
                           f"{result.collisions} collisions resolved, secondary tombstoned "
                           f"({result.seconds:.2f}s). Audit event: account_merged.")
