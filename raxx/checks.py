@@ -8,20 +8,20 @@
   (or ``delete``) instead.
 - ``raxx.E003``: ``erase=False`` (keep the row, null the link) on a
   non-nullable field.
-- ``raxx.W001`` (warning): an email link kept with the tombstoned secondary on
-  merge — the secondary's email then outlives its tombstone in that table.
-  Legitimate when the rows belong to someone the email identifies outside the
-  account (walkthrough beta testers, purged 30 days after their program).
+
+An email link kept with the tombstoned secondary on merge (the walkthrough's
+choice: tester rows belong to the email's owner, purged 30 days after the
+program) is allowed; the merge preview says the email stays in that table.
 """
 
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, register
 from django.db import models
 
-from .customer_data import Link, OnMerge, rule_for, rules
+from .customer_data import OnMerge, rule_for, rules
 from .models import Customer
 
 PROJECT_APPS = ("raxx", "journal", "wcb", "walkthrough", "flags")
@@ -88,13 +88,6 @@ def contradictory_rules(rules_to_check) -> list[Error]:
                 f"{rule.key} has erase=False (keep the row, set {rule.field} to NULL) but is not nullable",
                 hint="Make the field null=True, or let erasure delete the rows (erase=True).",
                 obj=rule.model, id="raxx.E003"))
-        if rule.link == Link.EMAIL and rule.on_merge == OnMerge.KEEP:
-            errors.append(Warning(
-                f"{rule.key} links by email and is kept on merge: the secondary's email outlives "
-                "its tombstone in this table",
-                hint="Fine when the rows belong to the email's owner outside the account (and are purged); "
-                     "otherwise use reattribute, keep_primary_on_conflict or delete.",
-                obj=rule.model, id="raxx.W001"))
     return errors
 
 

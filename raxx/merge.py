@@ -78,6 +78,7 @@ class TableStep:
     unique_key: tuple[str, ...] = ()
     collision_samples: list[dict] = field(default_factory=list)  # up to 5 colliding keys (dry run display)
     owned: dict[str, int] = field(default_factory=dict)  # cascade children that follow the moved rows
+    email_link: bool = False
 
     @property
     def resolution(self) -> str:
@@ -92,7 +93,8 @@ class TableStep:
             return text
         if self.on_merge == OnMerge.DELETE:
             return f"{self.deleted} deleted (rule: delete)"
-        return f"{self.kept} stay with the tombstoned secondary (rule: keep)"
+        text = f"{self.kept} stay with the tombstoned secondary (rule: keep)"
+        return text + ("; linked by email: the address stays in this table" if self.email_link and self.kept else "")
 
     def counts(self) -> dict:
         return {"moved": self.moved, "collisions_dropped": self.collisions, "deleted": self.deleted,
@@ -197,7 +199,8 @@ def _owned_counts(rule: CustomerDataRule, rows) -> dict[str, int]:
 def plan_rule(rule: CustomerDataRule, primary: Customer, secondary: Customer, *, detail: bool = True) -> TableStep:
     """Counts for one rule; ``detail`` adds collision samples and owned-row counts (for the preview)."""
     rows = rule.rows_of(secondary)
-    step = TableStep(rule.key, rule.table, str(rule.on_merge), rows=rows.count(), unique_key=rule.unique_with)
+    step = TableStep(rule.key, rule.table, str(rule.on_merge), rows=rows.count(), unique_key=rule.unique_with,
+                     email_link=rule.link == Link.EMAIL)
     if not step.rows:
         return step
     _refuse_unmovable_email_rows(rule, rows, primary)
@@ -232,7 +235,8 @@ def _merge_rule(rule: CustomerDataRule, primary: Customer, secondary: Customer, 
 
     Tests patch this to fail half-way.
     """
-    step = TableStep(rule.key, rule.table, str(rule.on_merge), unique_key=rule.unique_with)
+    step = TableStep(rule.key, rule.table, str(rule.on_merge), unique_key=rule.unique_with,
+                     email_link=rule.link == Link.EMAIL)
     rows = rule.rows_of(secondary)
     if rule.on_merge == OnMerge.KEEP:
         step.kept = rows.count()
