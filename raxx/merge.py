@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from .audit import audit_log
 from .customer_data import CustomerDataRule, Link, OnMerge, cascade_children, rules
-from .models import Customer
+from .models import Customer, normalize_email
 from .tombstones import tombstone_email
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ class TableStep:
 
     @property
     def resolution(self) -> str:
+        if self.kept and self.on_merge != OnMerge.KEEP:
+            return f"{self.kept} already the primary's (both accounts have this email)"
         if self.on_merge == OnMerge.REATTRIBUTE:
             return f"{self.moved} moved"
         if self.on_merge == OnMerge.KEEP_PRIMARY_ON_CONFLICT:
@@ -191,6 +193,13 @@ def _refuse_unmovable_email_rows(rule: CustomerDataRule, rows, primary: Customer
             "them to; nothing was changed. Give the primary its email in Queue first.")
 
 
+def _shared_email(rule: CustomerDataRule, primary: Customer, secondary: Customer) -> bool:
+    """Both accounts hold the same address: the email-linked rows already are the primary's.
+    (Without this guard every such row would "collide with itself" and be deleted.)"""
+    return (rule.link == Link.EMAIL and bool(primary.email) and bool(secondary.email)
+            and normalize_email(primary.email) == normalize_email(secondary.email))
+
+
 def _owned_counts(rule: CustomerDataRule, rows) -> dict[str, int]:
     return {rel.related_model._meta.label: rel.related_model._default_manager.filter(
         **{f"{rel.field.name}__in": rows.values("pk")}).count() for rel in cascade_children(rule.model)}
@@ -201,7 +210,8 @@ def plan_rule(rule: CustomerDataRule, primary: Customer, secondary: Customer, *,
     rows = rule.rows_of(secondary)
     step = TableStep(rule.key, rule.table, str(rule.on_merge), rows=rows.count(), unique_key=rule.unique_with,
                      email_link=rule.link == Link.EMAIL)
-    if not step.rows:
+    if not step.rows or _shared_email(rule, primary, secondary):
+        step.kept = step.rows
         return step
     _refuse_unmovable_email_rows(rule, rows, primary)
     if rule.on_merge == OnMerge.REATTRIBUTE:
@@ -238,7 +248,7 @@ def _merge_rule(rule: CustomerDataRule, primary: Customer, secondary: Customer, 
     step = TableStep(rule.key, rule.table, str(rule.on_merge), unique_key=rule.unique_with,
                      email_link=rule.link == Link.EMAIL)
     rows = rule.rows_of(secondary)
-    if rule.on_merge == OnMerge.KEEP:
+    if rule.on_merge == OnMerge.KEEP or _shared_email(rule, primary, secondary):
         step.kept = rows.count()
     elif rule.on_merge == OnMerge.DELETE:
         step.deleted = rows.delete()[1].get(rule.label, 0)

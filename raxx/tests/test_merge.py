@@ -170,6 +170,19 @@ def test_email_linked_rows_need_a_primary_email(two_accounts):
     assert db_state() == before
 
 
+def test_accounts_sharing_an_email_keep_the_email_linked_rows(primary, secondary):
+    """Both accounts hold one address: its rows are already the primary's, never 'collisions' to delete."""
+    Customer.objects.filter(pk=secondary.pk).update(email="PRIMARY@example.test")
+    secondary.refresh_from_db()
+    fill_account(primary)
+    plan = plan_merge(primary_id=primary.pk, secondary_id=secondary.pk)
+    step = next(s for s in plan.steps if s.key == "accounts_testapp.Progress.tester_email")
+    assert (step.kept, step.collisions) == (1, 0) and "already the primary's" in step.resolution
+    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+    assert Progress.objects.filter(tester_email=primary.email).count() == 1
+    assert PaperTrade.objects.count() == 1
+
+
 @pytest.mark.parametrize("fail_after", [1, 3, 6])
 def test_failure_half_way_leaves_both_accounts_as_they_were(two_accounts, monkeypatch, fail_after):
     primary, secondary = two_accounts
