@@ -1,10 +1,44 @@
-from django.contrib import admin
+import uuid
 
-from .models import AuditEvent, Customer
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from .dsr import export_customer, export_json
+from .merge import AccountsRefused, merge_accounts, plan_merge
+from .models import AuditEvent, Customer, TombstonedEmail
+
+
+class MergeForm(forms.Form):
+    secondary = forms.CharField(label="Secondary account (UUID or email)", max_length=254,
+                                help_text="This account is merged into the one above and tombstoned.")
+
+    def clean_secondary(self):
+        value = self.cleaned_data["secondary"].strip()
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            matches = list(Customer.objects.filter(email__iexact=value, tombstoned_at__isnull=True)[:2])
+            if len(matches) != 1:
+                raise forms.ValidationError("No single live account has this email; give its UUID.")
+            return matches[0].pk
+
+
+def _operator(request) -> str:
+    return f"operator:{request.user.get_username()}"
 
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    """Customer support: merge two accounts (preview → confirm → result), queue a DSR
+    erasure (Celery, after commit), download a DSR export."""
+
+    change_form_template = "admin/raxx/customer/change_form.html"
+    actions = ("queue_dsr_erasure",)
     list_display = ("id", "email", "created_at", "last_seen_at", "tombstoned_at")
     list_filter = (("tombstoned_at", admin.EmptyFieldListFilter),)
     search_fields = ("=id", "email")
@@ -16,6 +50,64 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # erasure goes through the DSR flow, never a bare delete
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<uuid:object_id>/merge/", view(self.merge_view), name="raxx_customer_merge"),
+            path("<uuid:object_id>/dsr-export/", view(self.dsr_export_view), name="raxx_customer_dsr_export"),
+            *super().get_urls(),
+        ]
+
+    def _customer(self, request, object_id) -> Customer:
+        if not self.has_change_permission(request):
+            raise Http404
+        return get_object_or_404(Customer, pk=object_id)
+
+    def merge_view(self, request, object_id):
+        """Step 1: pick the secondary. Step 2 (``preview``): the dry run. Step 3 (``confirm``): merge, show the result."""
+        primary = self._customer(request, object_id)
+        form = MergeForm(request.POST or None)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "primary": primary,
+                   "form": form, "title": f"Merge an account into {primary}"}
+        if request.method == "POST" and form.is_valid():
+            secondary_id = form.cleaned_data["secondary"]
+            try:
+                if "confirm" in request.POST:
+                    context["result"] = merge_accounts(primary_id=primary.pk, secondary_id=secondary_id,
+                                                       actor=_operator(request))
+                    self.message_user(request, "Accounts merged.", messages.SUCCESS)
+                else:
+                    plan = context["plan"] = plan_merge(primary_id=primary.pk, secondary_id=secondary_id)
+                    most = max([s.rows for s in plan.steps] + [1])
+                    context["rows"] = [(s, round(100 * s.rows / most)) for s in plan.steps]
+                context["secondary"] = Customer.objects.get(pk=secondary_id)
+            except AccountsRefused as exc:
+                form.add_error(None, exc.message)
+        return TemplateResponse(request, "admin/raxx/customer/merge.html", context)
+
+    def dsr_export_view(self, request, object_id):
+        customer = self._customer(request, object_id)
+        document = export_customer(customer_id=customer.pk, actor=_operator(request))
+        response = HttpResponse(export_json(document), content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="dsr-export-{customer.pk}.json"'
+        return response
+
+    @admin.action(description="Erase selected customers' data (DSR, queued)", permissions=["change"])
+    def queue_dsr_erasure(self, request, queryset):
+        from .tasks import dsr_erase_task
+
+        customers = list(queryset.only("pk"))  # a merged-away account may still hold kept rows: allowed
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(request, "admin/raxx/customer/erase_confirm.html", {
+                **self.admin_site.each_context(request), "opts": self.model._meta, "customers": customers,
+                "title": "Queue DSR erasure?",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME})
+        actor = _operator(request)
+        for customer in customers:
+            transaction.on_commit(lambda cid=str(customer.pk): dsr_erase_task.delay(cid, actor))
+        self.message_user(request, f"Queued DSR erasure for {len(customers)} customer(s).", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:raxx_customer_changelist"))
 
 
 @admin.register(AuditEvent)
@@ -34,4 +126,27 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TombstonedEmail)
+class TombstonedEmailAdmin(admin.ModelAdmin):
+    """Read-only: hashes of merged-away emails. Search by an exact email (hashed before the lookup)."""
+
+    list_display = ("id", "reason", "created_at")
+    readonly_fields = ("lookup_token", "email_hash", "reason", "created_at")
+    search_fields = ("lookup_token",)
+    search_help_text = "Exact email address (it is hashed, never stored or logged)."
+
+    def get_search_results(self, request, queryset, search_term):
+        from .tombstones import lookup_token
+
+        if not search_term:
+            return queryset, False
+        return queryset.filter(lookup_token=lookup_token(search_term)), False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

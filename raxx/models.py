@@ -67,3 +67,29 @@ class AuditEvent(models.Model):
 
 def new_uuid() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class TombstonedEmail(models.Model):
+    """The email of a merged-away account, kept only as a hash (``tombstoned_emails``).
+
+    ``email_hash`` is argon2 (salted, slow: it cannot be reversed or matched
+    in bulk); ``lookup_token`` is an HMAC-SHA256 of the normalised email keyed
+    by ``SECRET_KEY``, indexed, so "is this email tombstoned?" is one indexed
+    query. There is deliberately no link back to the customer row.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    lookup_token = models.CharField(max_length=64, unique=True)
+    email_hash = models.CharField(max_length=200)
+    reason = models.CharField(max_length=20, default="merge")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "tombstoned_emails"
+
+    def __str__(self) -> str:
+        return f"tombstoned email #{self.pk} ({self.reason})"

@@ -16,3 +16,5 @@ else:
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
+# Test-only tables shaped like every kind of customer data (accounts engine tests and bench).
+INSTALLED_APPS = [*INSTALLED_APPS, "raxx.tests.accounts_testapp"]  # noqa: F405
