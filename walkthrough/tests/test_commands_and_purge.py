@@ -101,7 +101,8 @@ def test_purge_task_runs_and_is_scheduled_daily(programs):
 
 def test_walkthrough_rows_are_tied_to_the_testers_email():
     rule = rule_for(WalkthroughProgress, "tester_email")
-    assert rule.link == Link.EMAIL and rule.on_merge == OnMerge.KEEP and rule.erase
+    assert rule.link == Link.EMAIL and rule.on_merge == OnMerge.KEEP_PRIMARY_ON_CONFLICT and rule.erase
+    assert rule.unique_with == ("program",)
     fk = WalkthroughPaperTrade._meta.get_field("progress")
     assert fk.remote_field.on_delete.__name__ == "CASCADE"
     assert WalkthroughResponse._meta.get_field("progress").remote_field.on_delete.__name__ == "CASCADE"
@@ -147,3 +148,25 @@ def test_persona_routing_migration_adds_both_columns_in_one_file():
     assert added == {("walkthroughprogress", "intent_bucket"), ("walkthroughpapertrade", "strategy_type")}
     checks = {op.constraint.name for op in migration.operations if op.__class__.__name__ == "AddConstraint"}
     assert checks == {"beta_walkthrough_intent_bucket", "beta_walkthrough_strategy_type"}
+
+
+def test_a_merge_moves_the_secondarys_walkthrough_rows_to_the_primarys_email(invite, program):
+    """Data follows the primary; the secondary's address is left only as the tombstone hash."""
+    from conftest import make_customer
+    from raxx.merge import merge_accounts
+    from walkthrough.services import program_get_or_create
+
+    primary, secondary = make_customer("keeper@example.test"), make_customer("merged@example.test")
+    other_program = program_get_or_create(name="cohort-2", ends_on=program.ends_on)
+    invite("keeper@example.test")  # both were in cohort-1: the primary's row wins
+    clash, _ = invite("merged@example.test")
+    moved, _ = invite("merged@example.test", prog=other_program)
+
+    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+
+    assert not WalkthroughProgress.objects.filter(tester_email="merged@example.test").exists()
+    assert not WalkthroughProgress.objects.filter(pk=clash.pk).exists()
+    moved.refresh_from_db()
+    assert moved.tester_email == "keeper@example.test"
+    assert set(WalkthroughProgress.objects.values_list("tester_email", "program__name")) == {
+        ("keeper@example.test", "cohort-1"), ("keeper@example.test", "cohort-2")}
