@@ -1,0 +1,121 @@
+"""WCB writes: closing a position, the horizon setting, tier sightings, retention."""
+
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from raxx.audit import audit_log
+from raxx.models import Customer
+
+from .models import HORIZON_EOD, HORIZON_EOM, ClosedPosition, WcbSetting, WcbSnapshot, WcbTierObservation
+
+logger = logging.getLogger(__name__)
+
+PAID_TIERS = ("pro", "pro_plus")
+TIER_HORIZONS = {"pro": (HORIZON_EOD,), "pro_plus": (HORIZON_EOD, HORIZON_EOM)}
+RETENTION_AFTER_DOWNGRADE = timedelta(days=90)
+
+
+def horizon_for_new_snapshot(*, customer: Customer, tier: str) -> str:
+    """The caller's setting, limited to what the tier allows (pro: close of market only)."""
+    setting = WcbSetting.objects.filter(customer=customer).values_list("tracking_horizon", flat=True).first()
+    horizon = setting or HORIZON_EOD
+    return horizon if horizon in TIER_HORIZONS.get(tier, ()) else HORIZON_EOD
+
+
+@transaction.atomic
+def closed_position_record(*, customer: Customer, tier: str | None, symbol: str, asset_type: str,
+                           quantity: Decimal, cost_basis: Decimal, close_price: Decimal,
+                           close_commission: Decimal = Decimal(0), multiplier: int = 1,
+                           closed_at: datetime | None = None) -> ClosedPosition:
+    """Record a closed position and, for pro/pro_plus, its WCB snapshot — one transaction.
+
+    The tier comes from the caller's current token (never a stored value);
+    free or tier-less callers get the position only. ``position.wcb_tracking``
+    says whether a snapshot was written.
+    """
+    from .compute import PositionInput, actual_pnl
+
+    closed_at = closed_at or timezone.now()
+    symbol = symbol.strip().upper()
+    quantity, cost_basis, close_price = Decimal(quantity), Decimal(cost_basis), Decimal(close_price)
+    close_commission = Decimal(close_commission)
+    position = ClosedPosition.objects.create(
+        customer=customer, symbol=symbol, asset_type=asset_type, quantity=quantity, cost_basis=cost_basis,
+        close_price=close_price, close_commission=close_commission, multiplier=multiplier, closed_at=closed_at)
+    position.wcb_tracking = tier in PAID_TIERS
+    position.tracking_horizon = None
+    if position.wcb_tracking:
+        horizon = horizon_for_new_snapshot(customer=customer, tier=tier)
+        pnl = actual_pnl(PositionInput(
+            symbol=symbol, asset_type=asset_type, quantity=quantity, cost_basis=cost_basis, close_price=close_price,
+            close_commission=close_commission, multiplier=multiplier, closed_at=closed_at, horizon=horizon))
+        WcbSnapshot.objects.create(
+            position=position, user_id=customer.id, symbol=symbol, tracking_horizon=horizon,
+            close_timestamp_utc=closed_at, close_price=close_price, cost_basis=cost_basis,
+            position_size_signed=quantity, close_commission=close_commission, multiplier=multiplier,
+            asset_type=asset_type, actual_pnl=pnl)
+        position.tracking_horizon = horizon
+    wcb_tier_observe(customer=customer, tier=tier)
+    return position
+
+
+def wcb_setting_get(*, customer: Customer) -> str:
+    value = WcbSetting.objects.filter(customer=customer).values_list("tracking_horizon", flat=True).first()
+    return value or HORIZON_EOD
+
+
+@transaction.atomic
+def wcb_setting_update(*, customer: Customer, tracking_horizon: str) -> str:
+    """Store the horizon and audit the change (design §7.5). Tier rules are the caller's."""
+    now = timezone.now()
+    setting = WcbSetting.objects.select_for_update().filter(customer=customer).first()
+    old = setting.tracking_horizon if setting else HORIZON_EOD
+    WcbSetting.objects.update_or_create(customer=customer,
+                                        defaults={"tracking_horizon": tracking_horizon, "updated_at": now})
+    audit_log("wcb_setting_changed", customer=customer, data={
+        "user_id": str(customer.id), "old_value": old, "new_value": tracking_horizon,
+        "changed_at_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    return tracking_horizon
+
+
+def wcb_tier_observe(*, customer: Customer, tier: str | None) -> None:
+    """Remember when this customer was last seen paid, and since when free.
+
+    One conditional UPDATE on the hot path (zero rows touched when nothing
+    changed since the last sighting); an INSERT only at the first sighting.
+    """
+    now = timezone.now()
+    if tier in PAID_TIERS:
+        # Refresh at most daily: retention only needs day resolution.
+        changed = WcbTierObservation.objects.filter(customer=customer).exclude(
+            free_since__isnull=True, last_paid_seen_at__gt=now - timedelta(days=1)
+        ).update(free_since=None, last_paid_seen_at=now)
+        defaults = {"last_paid_seen_at": now, "free_since": None}
+    else:
+        changed = WcbTierObservation.objects.filter(customer=customer, free_since__isnull=True).update(free_since=now)
+        defaults = {"free_since": now}
+    if changed:
+        return
+    if not WcbTierObservation.objects.filter(customer=customer).exists():
+        try:
+            with transaction.atomic():
+                WcbTierObservation.objects.create(customer=customer, **defaults)
+        except IntegrityError:  # a concurrent request recorded the first sighting
+            pass
+
+
+def wcb_retention_prune(*, now: datetime | None = None) -> int:
+    """Delete snapshots of customers seen only as free for 90 days (revision §13.3).
+
+    Closed positions themselves are kept: they are the customer's trade
+    history, not WCB data. Returns the number of snapshots deleted.
+    """
+    now = now or timezone.now()
+    downgraded = WcbTierObservation.objects.filter(free_since__lte=now - RETENTION_AFTER_DOWNGRADE).values("customer_id")
+    deleted, _ = WcbSnapshot.objects.filter(user_id__in=downgraded).delete()
+    logger.info("wcb retention prune: %s snapshot(s) deleted", deleted)
+    return deleted
