@@ -110,6 +110,10 @@ def trajectory_payload(snapshot: WcbSnapshot, horizon: str, now: datetime) -> di
     }
 
 
+def _now() -> datetime:
+    return timezone.now()
+
+
 def trajectory_cache_key(position_id, day, horizon: str | None = None) -> str:
     key = f"wcb_trajectory:{position_id}:{day.isoformat()}"
     return f"{key}:{horizon}" if horizon else key
@@ -125,7 +129,7 @@ def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tie
     Snapshot fields mirror the row; asked for the other horizon, the horizon
     fields are computed for that horizon instead (never stored).
     """
-    now = now or timezone.now()
+    now = now or _now()
     snapshot = _snapshot_for(customer=customer, position_id=position_id)
     if horizon is None:
         horizon = snapshot.tracking_horizon

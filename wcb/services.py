@@ -72,12 +72,15 @@ def wcb_setting_get(*, customer: Customer) -> str:
 def wcb_setting_update(*, customer: Customer, tracking_horizon: str) -> str:
     """Store the horizon and audit the change (design §7.5). Tier rules are the caller's."""
     now = timezone.now()
-    setting = WcbSetting.objects.select_for_update().filter(customer=customer).first()
-    old = setting.tracking_horizon if setting else HORIZON_EOD
-    WcbSetting.objects.update_or_create(customer=customer,
-                                        defaults={"tracking_horizon": tracking_horizon, "updated_at": now})
+    # FOR UPDATE: two concurrent PATCHes audit a consistent old → new chain.
+    old = WcbSetting.objects.select_for_update().filter(customer=customer).values_list(
+        "tracking_horizon", flat=True).first()
+    if old is None:
+        WcbSetting.objects.create(customer=customer, tracking_horizon=tracking_horizon, updated_at=now)
+    else:
+        WcbSetting.objects.filter(customer=customer).update(tracking_horizon=tracking_horizon, updated_at=now)
     audit_log("wcb_setting_changed", customer=customer, data={
-        "user_id": str(customer.id), "old_value": old, "new_value": tracking_horizon,
+        "user_id": str(customer.id), "old_value": old or HORIZON_EOD, "new_value": tracking_horizon,
         "changed_at_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ")})
     return tracking_horizon
 
@@ -85,27 +88,26 @@ def wcb_setting_update(*, customer: Customer, tracking_horizon: str) -> str:
 def wcb_tier_observe(*, customer: Customer, tier: str | None) -> None:
     """Remember when this customer was last seen paid, and since when free.
 
-    One conditional UPDATE on the hot path (zero rows touched when nothing
-    changed since the last sighting); an INSERT only at the first sighting.
+    One SELECT on the hot path; a write only when the picture changed (first
+    sighting, a switch between paid and free, or a day-old paid sighting).
     """
     now = timezone.now()
-    if tier in PAID_TIERS:
-        # Refresh at most daily: retention only needs day resolution.
-        changed = WcbTierObservation.objects.filter(customer=customer).exclude(
-            free_since__isnull=True, last_paid_seen_at__gt=now - timedelta(days=1)
-        ).update(free_since=None, last_paid_seen_at=now)
-        defaults = {"last_paid_seen_at": now, "free_since": None}
-    else:
-        changed = WcbTierObservation.objects.filter(customer=customer, free_since__isnull=True).update(free_since=now)
-        defaults = {"free_since": now}
-    if changed:
-        return
-    if not WcbTierObservation.objects.filter(customer=customer).exists():
+    paid = tier in PAID_TIERS
+    seen = WcbTierObservation.objects.filter(customer=customer).values("free_since", "last_paid_seen_at").first()
+    if seen is None:
         try:
             with transaction.atomic():
-                WcbTierObservation.objects.create(customer=customer, **defaults)
+                WcbTierObservation.objects.create(customer=customer, last_paid_seen_at=now if paid else None,
+                                                  free_since=None if paid else now)
         except IntegrityError:  # a concurrent request recorded the first sighting
             pass
+        return
+    rows = WcbTierObservation.objects.filter(customer=customer)
+    if paid and (seen["free_since"] is not None or seen["last_paid_seen_at"] is None
+                 or seen["last_paid_seen_at"] < now - timedelta(days=1)):
+        rows.update(free_since=None, last_paid_seen_at=now)
+    elif not paid and seen["free_since"] is None:
+        rows.filter(free_since__isnull=True).update(free_since=now)
 
 
 def wcb_retention_prune(*, now: datetime | None = None) -> int:
