@@ -12,6 +12,7 @@ datetimes are rejected (``ValueError``), never guessed.
 from __future__ import annotations
 
 import bisect
+import warnings
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -27,8 +28,12 @@ class _Sessions:
         # The library's default range ends a year after today; make sure it reaches
         # at least the end of next year so a month-end lookup never falls off the edge.
         end = max(date.today() + timedelta(days=400), date(date.today().year + 1, 12, 31))
-        cal = xcals.get_calendar("XNYS", start=CALENDAR_START.isoformat(), end=end.isoformat())
-        closes = cal.schedule["close"]
+        with warnings.catch_warnings():
+            # exchange-calendars 4.13 trips pandas' own deprecation warnings internally
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            cal = xcals.get_calendar("XNYS", start=CALENDAR_START.isoformat(), end=end.isoformat())
+            closes = cal.schedule["close"]
         self.dates: list[date] = [ts.date() for ts in closes.index]
         self.closes: dict[date, datetime] = {
             ts.date(): close.to_pydatetime().astimezone(timezone.utc) for ts, close in closes.items()
