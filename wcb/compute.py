@@ -291,8 +291,8 @@ def compute(p: PositionInput, data: MarketData, *, as_of: datetime) -> WcbResult
         )
     if horizon_bar is not None and dividend_on_horizon and not lag_satisfied:
         notes.append(
-            f"A dividend went ex on the horizon session ({horizon.isoformat()}); the result stayed open "
-            "until the next session's corporate-action data was in."
+            f"A dividend went ex on the horizon session ({horizon.isoformat()}); the result was held open "
+            "for one more session's corporate-action data (dividend-lag rule)."
         )
 
     options_caveat = None
