@@ -16,6 +16,12 @@ official OpenAPI): ``{"corporate_actions": {"cash_dividends": [{"symbol", "rate"
 "forward_splits": [{"symbol", "old_rate", "new_rate", "ex_date", ...}], "reverse_splits": [...],
 "spin_offs": [{"source_symbol", "source_rate", "new_symbol", "new_rate", "ex_date", ...}]},
 "next_page_token": null}``. ``ex_date`` (not ``payable_date``) is the date that matters.
+The endpoint's ``start``/``end`` filter on the *process* date, which for a cash dividend
+can fall weeks after its ex-date, so the request reaches ``PROCESS_DATE_SLACK_DAYS`` past
+``end`` and the answer is filtered on ``ex_date`` here. A dividend Alpaca has not yet
+published by the time a job runs cannot be seen; the dividend-lag rule in
+``wcb.compute`` and design open question Q1 (measure the real lag with live
+credentials) are about exactly that.
 
 Why ``adjustment=raw`` plus explicit splits (design §5.1 / open question Q2): raw bars
 are what every feed and credential level returns, and the CONTRACTS §4 arithmetic
@@ -34,6 +40,7 @@ from .http import NotFound, get_json
 
 DATA_URL = "https://data.alpaca.markets"
 NEW_YORK = ZoneInfo("America/New_York")
+PROCESS_DATE_SLACK_DAYS = 90
 MAX_PAGES = 50  # 10,000 daily bars a page: a runaway token loop, not real data, would pass this
 
 
@@ -95,7 +102,7 @@ class AlpacaProvider:
             "symbols": symbol,
             "types": "cash_dividend,forward_split,reverse_split,spin_off",
             "start": start.isoformat(),
-            "end": end.isoformat(),
+            "end": (end + timedelta(days=PROCESS_DATE_SLACK_DAYS)).isoformat(),
             "limit": 1000,
         }
         actions: list[CorporateAction] = []

@@ -191,11 +191,13 @@ def test_alpaca_error_on_a_later_page_is_unavailable(provider):
 
 @responses.activate
 def test_alpaca_corporate_actions(provider):
+    # start/end filter on process date: the request reaches 90 days past the window
+    # (2026-12-31 + 90 days = 2027-03-31); ex_date decides what is kept.
     responses.get(
         CA_URL,
         json=CORPORATE_ACTIONS,
         match=[matchers.query_param_matcher(
-            {"symbols": "AAPL", "types": "cash_dividend,forward_split,reverse_split,spin_off", "start": "2026-01-01", "end": "2026-12-31", "limit": "1000"}
+            {"symbols": "AAPL", "types": "cash_dividend,forward_split,reverse_split,spin_off", "start": "2026-01-01", "end": "2027-03-31", "limit": "1000"}
         )],
     )
     actions = provider.get_corporate_actions("AAPL", date(2026, 1, 1), date(2026, 12, 31))
@@ -209,7 +211,7 @@ def test_alpaca_corporate_actions(provider):
 
 @responses.activate
 def test_alpaca_corporate_actions_paging_and_empty(provider):
-    query = {"symbols": "AAPL", "types": "cash_dividend,forward_split,reverse_split,spin_off", "start": "2026-01-01", "end": "2026-12-31", "limit": "1000"}
+    query = {"symbols": "AAPL", "types": "cash_dividend,forward_split,reverse_split,spin_off", "start": "2026-01-01", "end": "2027-03-31", "limit": "1000"}
     first = responses.get(CA_URL, json={"corporate_actions": {}, "next_page_token": "t2"}, match=[matchers.query_param_matcher(query)])
     second = responses.get(CA_URL, json={"corporate_actions": {"cash_dividends": []}, "next_page_token": None},
                            match=[matchers.query_param_matcher({**query, "page_token": "t2"})])
@@ -344,3 +346,11 @@ def test_alpaca_empty_bars_is_no_data_and_no_fallback(alpaca_settings):
     md = get_market_data("DLSTD", date(2026, 6, 8), date(2026, 6, 10))
     assert md.bars == () and md.actions == () and md.source == "alpaca"
     assert len(responses.calls) == 1  # neither corporate actions nor Alpha Vantage were asked
+
+
+@responses.activate
+def test_alpaca_corporate_actions_are_kept_by_ex_date(provider):
+    # the answer (filtered by process date) also held actions whose ex-date is outside the window
+    responses.get(CA_URL, json=CORPORATE_ACTIONS)
+    actions = provider.get_corporate_actions("AAPL", date(2026, 5, 1), date(2026, 6, 15))
+    assert [(a.ca_type, a.ex_date) for a in actions] == [("dividend", date(2026, 5, 11)), ("split", date(2026, 6, 10))]
