@@ -144,6 +144,9 @@ def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tie
         except market_data.MarketDataUnavailable:
             logger.warning("wcb render: market data unavailable for %s and nothing cached", snapshot.symbol)
             raise ApplicationError(MARKET_DATA_UNAVAILABLE, status_code=503)
+        except ValueError:  # a row the calendar cannot place (e.g. outside its range): nothing to show
+            logger.exception("wcb render: snapshot %s could not be computed", snapshot.pk)
+            raise ApplicationError(WCB_NOT_AVAILABLE, status_code=404)
         final = snapshot.horizon_reached if own else payload["horizon"]["horizon_reached"]
         cache.set(key, payload, None if final else IN_PROGRESS_TTL)
     return _body(snapshot, horizon, own, payload)
