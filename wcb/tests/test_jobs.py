@@ -225,3 +225,18 @@ def test_two_jobs_at_once_finalize_each_row_exactly_once(market, record, monkeyp
     assert not errors
     assert sum(r.finalized for r in results) == 300
     assert WcbSnapshot.objects.filter(horizon_reached=True).count() == 300
+
+
+def test_merge_reattribution_keeps_the_job_and_render_working(market, record, customer, other_customer, api_for,
+                                                              flags):
+    """Revision §4.4: the merge engine moves positions and snapshots; jobs never filter by customer."""
+    from wcb.models import ClosedPosition
+
+    position = record(who=other_customer)  # the secondary account's in-progress row
+    ClosedPosition.objects.filter(customer=other_customer).update(customer=customer)
+    WcbSnapshot.objects.filter(user_id=other_customer.id).update(user_id=customer.id)
+    assert jobs.run_manual("eod", now=as_of(APR15)).finalized == 1
+    flags.on("FLAG_WCB_ENABLED")
+    url = f"/api/positions/{position.id}/what-could-have-been"
+    assert api_for(customer, "pro").get(url).status_code == 200
+    assert api_for(other_customer, "pro").get(url).json() == {"error": "position_not_found"}
