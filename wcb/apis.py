@@ -6,6 +6,8 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -80,6 +82,7 @@ class ClosePositionApi(APIView):
                 raise serializers.ValidationError("Must be greater than zero.")
             return value
 
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT}, tags=["wcb"])
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -108,6 +111,11 @@ class WhatCouldHaveBeenApi(TierObservingMixin, APIView):
 
     permission_classes = [tier_in("pro", "pro_plus"), flag_required("FLAG_WCB_ENABLED")]
 
+    @extend_schema(
+        parameters=[OpenApiParameter("horizon", str, enum=["eod", "eom"], required=False),
+                    OpenApiParameter("position_id", str, OpenApiParameter.PATH)],
+        responses={200: OpenApiTypes.OBJECT}, tags=["wcb"],
+        description="Design §7.3 body: snapshot (decimal strings), trajectory [[date, pnl]], metadata.")
     def get(self, request, position_id: str):
         raw = request.query_params.get("horizon")
         horizon = None
@@ -122,6 +130,9 @@ class WhatCouldHaveBeenApi(TierObservingMixin, APIView):
         return Response(body)
 
 
+_SETTING = inline_serializer("WcbSetting", {"tracking_horizon": serializers.ChoiceField(choices=Horizon.values)})
+
+
 class WcbSettingsApi(TierObservingMixin, APIView):
     """PATCH (and GET) /api/account/settings/wcb — design §7.5."""
 
@@ -133,18 +144,19 @@ class WcbSettingsApi(TierObservingMixin, APIView):
             raise ApplicationError(TIER_INSUFFICIENT, status_code=403)
         return tier
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["wcb"])
     def get(self, request):
         tier = self._tier(request)
         return Response({"tracking_horizon": wcb_setting_get(customer=request.user),
                          "available_horizons": list(TIER_HORIZONS[tier])})
 
+    @extend_schema(request=_SETTING, responses={200: _SETTING}, tags=["wcb"])
     def patch(self, request):
         tier = self._tier(request)
         data = request.data
         value = data.get("tracking_horizon") if isinstance(data, dict) else None
         if not isinstance(value, str) or value not in Horizon.values:
-            raise ApplicationError(INVALID_VALUE, "tracking_horizon must be close_of_market_only or monthly",
-                                   status_code=422)
+            raise ApplicationError(INVALID_VALUE, status_code=422)  # design §7.5: exactly {"error": "invalid_value"}
         if value not in TIER_HORIZONS[tier]:
             raise ApplicationError(TIER_INSUFFICIENT, status_code=403)
         return Response({"tracking_horizon": wcb_setting_update(customer=request.user, tracking_horizon=value)})

@@ -96,3 +96,10 @@ def test_query_count_is_bounded(api, django_assert_max_num_queries):
         api.post(URL, BODY, format="json")
     with django_assert_max_num_queries(9):
         assert api.post(URL, BODY, format="json").status_code == 201
+
+
+def test_openapi_schema_lists_the_wcb_routes(client, db):
+    schema = client.get("/api/schema").content.decode()
+    for route in ("/api/trading/close-position", "/api/positions/{position_id}/what-could-have-been",
+                  "/api/account/settings/wcb"):
+        assert route in schema

@@ -27,7 +27,7 @@ def test_tier_rules(api_for, customer, tier, value, status):
                                   {}, {"tracking_horizon": ["monthly"]}, [1]])
 def test_unknown_values_are_422_invalid_value(api, body):
     response = api.patch(URL, body, format="json")
-    assert response.status_code == 422 and response.json()["error"] == "invalid_value"
+    assert response.status_code == 422 and response.json() == {"error": "invalid_value"}
     assert not WcbSetting.objects.exists() and not AuditEvent.objects.filter(event_type="wcb_setting_changed").exists()
 
 
