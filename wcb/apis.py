@@ -19,7 +19,8 @@ from raxx.models import Customer
 
 from .models import HORIZON_EOM, AssetType, Horizon
 from .selectors import HORIZON_PARAM, decimal_string, utc_z, wcb_render
-from .services import PAID_TIERS, TIER_HORIZONS, closed_position_record, wcb_setting_get, wcb_setting_update, wcb_tier_observe
+from .services import (PAID_TIERS, TIER_HORIZONS, closed_position_record, position_bounds_error, wcb_setting_get,
+                       wcb_setting_update, wcb_tier_observe)
 
 INVALID_HORIZON = "invalid_horizon"
 INVALID_VALUE = "invalid_value"
@@ -75,6 +76,13 @@ class ClosePositionApi(APIView):
             if value < EARLIEST_CLOSE:
                 raise serializers.ValidationError("Must be on or after 2015-01-02.")
             return value
+
+        def validate(self, attrs):
+            problem = position_bounds_error(quantity=attrs["quantity"], multiplier=attrs["multiplier"],
+                                            cost_basis=attrs["cost_basis"], close_price=attrs["close_price"])
+            if problem:
+                raise serializers.ValidationError(problem)
+            return attrs
 
         @staticmethod
         def _positive(value):

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
+from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -260,6 +261,11 @@ def _compute_batch(rows: list[dict], data: dict, now: datetime, summary: RunSumm
             logger.exception("wcb: snapshot %s (%s) could not be computed; left pending", row["id"], row["symbol"])
             summary.failed += 1
             continue
+        if not _fits_columns(result):
+            logger.error("wcb: snapshot %s (%s) has values beyond the column precisions; left pending",
+                         row["id"], row["symbol"])
+            summary.failed += 1
+            continue
         if result.horizon_reached:
             updates.append((row["id"], result.horizon_price, result.horizon_timestamp_utc, result.would_have_pnl,
                             result.actual_pnl, result.delta_pnl, result.dividends_in_window,
@@ -272,6 +278,16 @@ def _compute_batch(rows: list[dict], data: dict, now: datetime, summary: RunSumm
                             result.spinoff_detected, False))
             summary.pending += 1
     return updates, finalized_ids
+
+
+_LIMITS = (("horizon_price", Decimal(10) ** 6), ("would_have_pnl", Decimal(10) ** 8),
+           ("actual_pnl", Decimal(10) ** 8), ("delta_pnl", Decimal(10) ** 8),
+           ("dividends_in_window", Decimal(10) ** 6), ("split_ratio_applied", Decimal(10) ** 4))
+
+
+def _fits_columns(result) -> bool:
+    """A value too wide for its NUMERIC column would fail the whole batch's UPDATE."""
+    return all(getattr(result, name) is None or abs(getattr(result, name)) < limit for name, limit in _LIMITS)
 
 
 def _write_batch(updates: list[tuple], now: datetime) -> None:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from raxx.audit import audit_log
+from raxx.errors import INVALID_REQUEST, ApplicationError
 from raxx.models import Customer
 
 from .models import HORIZON_EOD, HORIZON_EOM, ClosedPosition, WcbSetting, WcbSnapshot, WcbTierObservation
@@ -17,6 +18,22 @@ logger = logging.getLogger(__name__)
 PAID_TIERS = ("pro", "pro_plus")
 TIER_HORIZONS = {"pro": (HORIZON_EOD,), "pro_plus": (HORIZON_EOD, HORIZON_EOM)}
 RETENTION_AFTER_DOWNGRADE = timedelta(days=90)
+# NUMERIC(14,6) P&L columns hold |x| < 1e8; keep the notional an order of magnitude
+# below so a would-have P&L after a 10× move still fits (design §3.1 precisions).
+MAX_NOTIONAL = Decimal(10) ** 7
+
+
+def position_bounds_error(*, quantity: Decimal, multiplier: int, cost_basis: Decimal, close_price: Decimal) -> str | None:
+    """Why these numbers cannot be stored in the §3.1 columns, or None."""
+    if quantity == 0:
+        return "quantity must not be zero"
+    if multiplier < 1:
+        return "multiplier must be at least 1"
+    if cost_basis <= 0 or close_price <= 0:
+        return "prices must be greater than zero"
+    if abs(quantity) * multiplier * max(cost_basis, close_price) >= MAX_NOTIONAL:
+        return f"position too large: |quantity| × multiplier × price must stay below {MAX_NOTIONAL:,}"
+    return None
 
 
 def horizon_for_new_snapshot(*, customer: Customer, tier: str) -> str:
@@ -43,6 +60,10 @@ def closed_position_record(*, customer: Customer, tier: str | None, symbol: str,
     symbol = symbol.strip().upper()
     quantity, cost_basis, close_price = Decimal(quantity), Decimal(cost_basis), Decimal(close_price)
     close_commission = Decimal(close_commission)
+    problem = position_bounds_error(quantity=quantity, multiplier=multiplier, cost_basis=cost_basis,
+                                    close_price=close_price)
+    if problem:
+        raise ApplicationError(INVALID_REQUEST, {"non_field_errors": [problem]}, status_code=400)
     position = ClosedPosition.objects.create(
         customer=customer, symbol=symbol, asset_type=asset_type, quantity=quantity, cost_basis=cost_basis,
         close_price=close_price, close_commission=close_commission, multiplier=multiplier, closed_at=closed_at)

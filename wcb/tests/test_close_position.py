@@ -54,7 +54,8 @@ def test_short_positions_and_options_are_accepted(api):
     {"close_price": [1]}, {"close_commission": "-1"}, {"multiplier": 0}, {"multiplier": "x"}, {"closed_at": "yesterday"},
     {"closed_at": "2026-13-45T00:00:00Z"}, {"closed_at": "2999-01-01T00:00:00Z"}, {"closed_at": "1999-01-01T00:00:00Z"},
     {"symbol": ""}, {"symbol": "A" * 17}, {"symbol": "AA PL"}, {"quantity": "1.123456789"},
-    {"close_price": "12345678901234"},
+    {"close_price": "12345678901234"}, {"quantity": "99999999", "close_price": "999999"},
+    {"quantity": "1000", "multiplier": 100000},
 ])
 def test_bad_input_is_a_400_and_writes_nothing(api, change):
     body = {k: v for k, v in {**BODY, **change}.items()}
@@ -103,3 +104,13 @@ def test_openapi_schema_lists_the_wcb_routes(client, db):
     for route in ("/api/trading/close-position", "/api/positions/{position_id}/what-could-have-been",
                   "/api/account/settings/wcb"):
         assert route in schema
+
+
+def test_the_service_refuses_numbers_the_columns_cannot_hold(customer):
+    from raxx.errors import ApplicationError
+    from wcb.services import closed_position_record
+
+    with pytest.raises(ApplicationError):
+        closed_position_record(customer=customer, tier="pro", symbol="ACME", asset_type="equity",
+                               quantity=Decimal("99999999"), cost_basis=Decimal("1"), close_price=Decimal("999999"))
+    assert not ClosedPosition.objects.exists()

@@ -240,3 +240,12 @@ def test_merge_reattribution_keeps_the_job_and_render_working(market, record, cu
     url = f"/api/positions/{position.id}/what-could-have-been"
     assert api_for(customer, "pro").get(url).status_code == 200
     assert api_for(other_customer, "pro").get(url).json() == {"error": "position_not_found"}
+
+
+def test_a_row_too_wide_for_its_columns_fails_alone(market, record):
+    market.write("HUGE", price=lambda d: Decimal("999999"))
+    record(symbol="HUGE", quantity=Decimal("9000"), cost_basis=Decimal("1"), close_price=Decimal("1"))
+    record()
+    summary = jobs.run_manual("eod", now=as_of(APR15))
+    assert (summary.finalized, summary.failed) == (1, 1)
+    assert WcbSnapshot.objects.get(symbol="HUGE").horizon_reached is False
