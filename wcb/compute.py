@@ -140,6 +140,10 @@ class WcbResult:
     data_as_of_utc: datetime | None = None  # close of the latest session whose bar was used
     underlying_trajectory: tuple[tuple[date, Decimal], ...] = ()  # (d, close(d) × r(d))
     missing_sessions: tuple[date, ...] = ()  # closed window sessions without a bar
+    # The earliest as_of at which horizon_reached can turn true: the horizon close, or the
+    # close of the session after it when the dividend-lag rule applies. Jobs that run on a
+    # monthly beat (EOM) use it to know a held row needs another look before next month.
+    finalizable_after_utc: datetime | None = None
 
 
 def _q(value: Decimal, step: Decimal = _MONEY) -> Decimal:
@@ -237,6 +241,7 @@ def compute(p: PositionInput, data: MarketData, *, as_of: datetime) -> WcbResult
     dividend_on_horizon = any(div.ex_date == horizon for div in win.dividends)
     lag_satisfied = not dividend_on_horizon or (last_done is not None and last_done > horizon)
     horizon_reached = horizon_bar is not None and as_of >= horizon_ts and lag_satisfied
+    finalizable_after = nyse.session_close_utc(nyse.next_session(horizon)) if dividend_on_horizon else horizon_ts
 
     if closed_sessions and (not with_bars or (horizon in closed_sessions and horizon_bar is None)):
         data_source = DATA_UNAVAILABLE
@@ -321,6 +326,7 @@ def compute(p: PositionInput, data: MarketData, *, as_of: datetime) -> WcbResult
         data_as_of_utc=nyse.session_close_utc(latest) if latest else None,
         underlying_trajectory=underlying,
         missing_sessions=missing,
+        finalizable_after_utc=finalizable_after,
     )
 
 
