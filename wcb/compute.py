@@ -272,10 +272,17 @@ def compute(p: PositionInput, data: MarketData, *, as_of: datetime) -> WcbResult
 
     notes: list[str] = []
     if first != cdate:
-        notes.append(
-            f"The position closed after the session close or on a day without a session; "
-            f"tracking started with the session of {first.isoformat()}."
-        )
+        if nyse.is_session(cdate):
+            close_et = nyse.session_close_utc(cdate).astimezone(nyse.NEW_YORK)
+            notes.append(
+                f"The position closed after the {close_et:%H:%M} ET close of {cdate.isoformat()}; "
+                f"tracking started with the next session, {first.isoformat()}."
+            )
+        else:
+            notes.append(
+                f"The position closed on {cdate.isoformat()}, a day without an NYSE session; "
+                f"tracking started with the next session, {first.isoformat()}."
+            )
     if near_eom_note:
         notes.append(near_eom_note)
     for split in win.splits:

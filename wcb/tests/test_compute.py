@@ -300,7 +300,15 @@ def test_after_hours_close_tracks_the_next_session():
     assert result.would_have_pnl == D("1000")
     assert result.delta_pnl == D("389")
     assert result.trajectory == ((date(2026, 4, 16), D("1000.00")),)  # the 04-15 bar was outside the window
-    assert any("tracking started with the session of 2026-04-16" in n for n in result.notes)
+    assert "The position closed after the 16:00 ET close of 2026-04-15; tracking started with the next session, 2026-04-16." in result.notes
+
+
+def test_weekend_and_early_close_notes():
+    sat = compute(pos(closed_at=at(2026, 4, 18, 15)), data([bar(date(2026, 4, 20), "175")]), as_of=at(2026, 4, 20, 22))
+    assert "The position closed on 2026-04-18, a day without an NYSE session; tracking started with the next session, 2026-04-20." in sat.notes
+    # 13:30 EST on the 11-27 early close (18:30 UTC): the close was 13:00 ET
+    late = compute(pos(closed_at=at(2026, 11, 27, 18, 30)), data([bar(date(2026, 11, 30), "175")]), as_of=at(2026, 11, 30, 22))
+    assert "The position closed after the 13:00 ET close of 2026-11-27; tracking started with the next session, 2026-11-30." in late.notes
 
 
 def test_close_on_a_weekend_and_on_a_holiday():
