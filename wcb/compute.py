@@ -140,6 +140,10 @@ class WcbResult:
     data_as_of_utc: datetime | None = None  # close of the latest session whose bar was used
     underlying_trajectory: tuple[tuple[date, Decimal], ...] = ()  # (d, close(d) × r(d))
     missing_sessions: tuple[date, ...] = ()  # closed window sessions without a bar
+    # The earliest as_of at which horizon_reached can turn true: the horizon close, or the
+    # close of the session after it when the dividend-lag rule applies. Jobs that run on a
+    # monthly beat (EOM) use it to know a held row needs another look before next month.
+    finalizable_after_utc: datetime | None = None
 
 
 def _q(value: Decimal, step: Decimal = _MONEY) -> Decimal:
@@ -237,6 +241,7 @@ def compute(p: PositionInput, data: MarketData, *, as_of: datetime) -> WcbResult
     dividend_on_horizon = any(div.ex_date == horizon for div in win.dividends)
     lag_satisfied = not dividend_on_horizon or (last_done is not None and last_done > horizon)
     horizon_reached = horizon_bar is not None and as_of >= horizon_ts and lag_satisfied
+    finalizable_after = nyse.session_close_utc(nyse.next_session(horizon)) if dividend_on_horizon else horizon_ts
 
     if closed_sessions and (not with_bars or (horizon in closed_sessions and horizon_bar is None)):
         data_source = DATA_UNAVAILABLE
@@ -267,10 +272,17 @@ def compute(p: PositionInput, data: MarketData, *, as_of: datetime) -> WcbResult
 
     notes: list[str] = []
     if first != cdate:
-        notes.append(
-            f"The position closed after the session close or on a day without a session; "
-            f"tracking started with the session of {first.isoformat()}."
-        )
+        if nyse.is_session(cdate):
+            close_et = nyse.session_close_utc(cdate).astimezone(nyse.NEW_YORK)
+            notes.append(
+                f"The position closed after the {close_et:%H:%M} ET close of {cdate.isoformat()}; "
+                f"tracking started with the next session, {first.isoformat()}."
+            )
+        else:
+            notes.append(
+                f"The position closed on {cdate.isoformat()}, a day without an NYSE session; "
+                f"tracking started with the next session, {first.isoformat()}."
+            )
     if near_eom_note:
         notes.append(near_eom_note)
     for split in win.splits:
@@ -321,6 +333,7 @@ def compute(p: PositionInput, data: MarketData, *, as_of: datetime) -> WcbResult
         data_as_of_utc=nyse.session_close_utc(latest) if latest else None,
         underlying_trajectory=underlying,
         missing_sessions=missing,
+        finalizable_after_utc=finalizable_after,
     )
 
 

@@ -92,6 +92,8 @@ def get_market_data(symbol: str, start: date, end: date) -> MarketData:
     """
     symbol = symbol.strip().upper()
     provider = get_provider()
+    if start > end:  # nothing can be in an empty range: no request
+        return MarketData(symbol=symbol, bars=(), actions=(), source=provider.name)
     try:
         return _fetch(provider, symbol, start, end)
     except MarketDataUnavailable as primary_error:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from .base import CA_DIVIDEND, CA_SPINOFF, CA_SPLIT, Bar, CorporateAction, MarketDataUnavailable
@@ -78,7 +79,7 @@ class AlpacaProvider:
         }
         bars: dict[date, Bar] = {}
         try:
-            for body in self._pages(f"{DATA_URL}/v2/stocks/{symbol}/bars", params):
+            for body in self._pages(f"{DATA_URL}/v2/stocks/{quote(symbol, safe='.-')}/bars", params):
                 for raw in body.get("bars") or []:
                     d = _session_date(raw["t"])
                     if start <= d <= end:

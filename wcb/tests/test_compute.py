@@ -97,6 +97,7 @@ def test_long_eod_design_example():
     assert result.options_caveat is None
     assert result.tracking_days == 1
     assert result.data_as_of_utc == at(2026, 4, 15, 20)
+    assert result.finalizable_after_utc == at(2026, 4, 15, 20)
 
 
 def test_short_with_commission():
@@ -273,6 +274,7 @@ def test_dividend_on_the_horizon_session_waits_for_the_next_session():
     p = pos(quantity=D("200"), cost_basis=D("60"), close_price=D("62"), closed_at=at(2026, 3, 12, 22, 30))
     md = data([bar(date(2026, 3, 13), "61.80"), bar(date(2026, 3, 16), "61")], [div(date(2026, 3, 13), "0.51")])
     same_day_run = compute(p, md, as_of=at(2026, 3, 13, 22))  # EOD job on the horizon day
+    assert same_day_run.finalizable_after_utc == at(2026, 3, 16, 20)  # Monday's close (EDT)
     assert same_day_run.would_have_pnl == D("462")
     assert same_day_run.horizon_reached is False
     assert any("dividend went ex on the horizon session" in n for n in same_day_run.notes)
@@ -298,7 +300,15 @@ def test_after_hours_close_tracks_the_next_session():
     assert result.would_have_pnl == D("1000")
     assert result.delta_pnl == D("389")
     assert result.trajectory == ((date(2026, 4, 16), D("1000.00")),)  # the 04-15 bar was outside the window
-    assert any("tracking started with the session of 2026-04-16" in n for n in result.notes)
+    assert "The position closed after the 16:00 ET close of 2026-04-15; tracking started with the next session, 2026-04-16." in result.notes
+
+
+def test_weekend_and_early_close_notes():
+    sat = compute(pos(closed_at=at(2026, 4, 18, 15)), data([bar(date(2026, 4, 20), "175")]), as_of=at(2026, 4, 20, 22))
+    assert "The position closed on 2026-04-18, a day without an NYSE session; tracking started with the next session, 2026-04-20." in sat.notes
+    # 13:30 EST on the 11-27 early close (18:30 UTC): the close was 13:00 ET
+    late = compute(pos(closed_at=at(2026, 11, 27, 18, 30)), data([bar(date(2026, 11, 30), "175")]), as_of=at(2026, 11, 30, 22))
+    assert "The position closed after the 13:00 ET close of 2026-11-27; tracking started with the next session, 2026-11-30." in late.notes
 
 
 def test_close_on_a_weekend_and_on_a_holiday():
@@ -581,3 +591,18 @@ def test_copy_is_past_tense_and_retrospective():
     assert len(copy) >= 8
     for text in copy:
         assert not FORWARD_OR_EMOTIVE.search(text), text
+
+
+def test_eom_dividend_on_the_month_last_session_is_held_into_the_next_month():
+    # KO-like: dividend 0.53 ex Mon 2026-11-30, November's last session (EST, close 21:00 UTC).
+    # EOM from 11-24 (q = 100, cost 60, close 61). Horizon close 62:
+    # would = (62 − 60) × 100 + 0.53 × 100 = 200 + 53 = 253.00
+    # The EOM beat at 02:00 UTC on 12-01 is still before the next session's close
+    # (Tue 12-01 21:00 UTC): held; finalizable after that close.
+    p = pos(quantity=D("100"), cost_basis=D("60"), close_price=D("61"), closed_at=at(2026, 11, 24, 15), horizon=HORIZON_EOM)
+    md = data(month(date(2026, 11, 24), date(2026, 12, 1), "61", d2026_11_30="62"), [div(date(2026, 11, 30), "0.53")])
+    eom_beat = compute(p, md, as_of=at(2026, 12, 1, 2))
+    assert eom_beat.would_have_pnl == D("253")
+    assert eom_beat.horizon_reached is False
+    assert eom_beat.finalizable_after_utc == at(2026, 12, 1, 21)
+    assert compute(p, md, as_of=at(2026, 12, 1, 22)).horizon_reached is True

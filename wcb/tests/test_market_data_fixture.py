@@ -75,6 +75,7 @@ def test_unknown_or_unsafe_symbols_have_no_data(shipped):
     assert get_market_data("ZZZZ", *YEAR).bars == ()
     assert shipped.get_bars("../../raxx/settings", *YEAR) == []
     assert shipped.get_bars("", *YEAR) == []
+    assert get_market_data("KO", date(2026, 5, 2), date(2026, 5, 1)).bars == ()  # empty range
 
 
 def test_fixture_format_as_pinned(tmp_path, settings):
