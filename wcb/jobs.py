@@ -103,16 +103,17 @@ def target_session(job: str, now: datetime) -> date | None:
 def eom_is_working_day(now: datetime, session: date) -> str:
     """'' when the EOM job should work at ``now``, else why not.
 
-    It works on the first trading day of a month (UTC date of the fire) and,
-    to catch up a missed fire, on the next few sessions while the ledger has
-    no successful run for that month-end yet.
+    It works on the first trading day of a month (UTC date of the fire). On the
+    next few sessions it works again only while monthly rows of that month-end
+    are still pending: a missed first-day fire, or rows held by the dividend-lag
+    rule (a dividend ex on the month's last session can only finalize once the
+    next session has closed, i.e. after the 02:00 UTC first-day fire).
     """
     today = now.astimezone(dt_timezone.utc).date()
     so_far = nyse.sessions_between(today.replace(day=1), today)
     if so_far and so_far[0] == today:
         return ""
-    if so_far and len(so_far) <= EOM_CATCH_UP_SESSIONS and not WcbJobRun.objects.filter(
-            job="eom", session=session, status=WcbJobRun.Status.SUCCEEDED).exists():
+    if len(so_far) <= EOM_CATCH_UP_SESSIONS and _pending_rows("eom", session, None).exists():
         return ""
     return "not the first trading day of the month"
 
@@ -125,7 +126,7 @@ def run_scheduled(job: str, *, now: datetime | None = None, progress: Progress |
         return RunSummary(job, None, skipped="no completed session")
     if job == "eom" and (reason := eom_is_working_day(now, session)):
         return RunSummary(job, session, skipped=reason)
-    run = _claim_ledger(job, session, now)
+    run = _claim_ledger(job, session, _dedupe_key(job, session, now))
     if run is None:
         summary = RunSummary(job, session, skipped="already ran (or running) for this session")
         logger.info(summary.line())
@@ -144,8 +145,14 @@ def run_manual(job: str, *, now: datetime | None = None, trigger: str = "manual"
     return _execute(run, job=job, session=session, now=now, progress=progress, snapshot_ids=snapshot_ids)
 
 
-def _claim_ledger(job: str, session: date, now: datetime) -> WcbJobRun | None:
-    key = f"{job}:{session.isoformat()}"
+def _dedupe_key(job: str, session: date, now: datetime) -> str:
+    """EOD: one run per session. EOM: one run per fire day (catch-up days may follow the first)."""
+    if job == "eod":
+        return f"eod:{session.isoformat()}"
+    return f"eom:{session.isoformat()}:{now.astimezone(dt_timezone.utc).date().isoformat()}"
+
+
+def _claim_ledger(job: str, session: date, key: str) -> WcbJobRun | None:
     started = timezone.now()
     try:
         with transaction.atomic():

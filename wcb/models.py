@@ -171,7 +171,7 @@ class WcbJobRun(models.Model):
     session = models.DateField(help_text="The trading session whose close the run finalizes up to.")
     trigger = models.CharField(max_length=16, default="beat")  # beat | manual | admin
     dedupe_key = models.CharField(max_length=40, null=True, blank=True, unique=True,
-                                  help_text="job:session for scheduled runs; empty for manual runs.")
+                                  help_text="Scheduled runs: eod:SESSION, or eom:SESSION:FIRE-DAY; empty for manual runs.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

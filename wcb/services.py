@@ -96,9 +96,15 @@ def wcb_setting_update(*, customer: Customer, tracking_horizon: str) -> str:
     # FOR UPDATE: two concurrent PATCHes audit a consistent old → new chain.
     old = WcbSetting.objects.select_for_update().filter(customer=customer).values_list(
         "tracking_horizon", flat=True).first()
+    created = False
     if old is None:
-        WcbSetting.objects.create(customer=customer, tracking_horizon=tracking_horizon, updated_at=now)
-    else:
+        try:
+            with transaction.atomic():
+                WcbSetting.objects.create(customer=customer, tracking_horizon=tracking_horizon, updated_at=now)
+                created = True
+        except IntegrityError:  # a concurrent first PATCH created the row: update it below
+            pass
+    if not created:
         WcbSetting.objects.filter(customer=customer).update(tracking_horizon=tracking_horizon, updated_at=now)
     audit_log("wcb_setting_changed", customer=customer, data={
         "user_id": str(customer.id), "old_value": old or HORIZON_EOD, "new_value": tracking_horizon,

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
                 ('job', models.CharField(max_length=8)),
                 ('session', models.DateField(help_text='The trading session whose close the run finalizes up to.')),
                 ('trigger', models.CharField(default='beat', max_length=16)),
-                ('dedupe_key', models.CharField(blank=True, help_text='job:session for scheduled runs; empty for manual runs.', max_length=40, null=True, unique=True)),
+                ('dedupe_key', models.CharField(blank=True, help_text='Scheduled runs: eod:SESSION, or eom:SESSION:FIRE-DAY; empty for manual runs.', max_length=40, null=True, unique=True)),
                 ('status', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('partial', 'Partial'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='running', max_length=12)),
                 ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),

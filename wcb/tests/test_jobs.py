@@ -249,3 +249,26 @@ def test_a_row_too_wide_for_its_columns_fails_alone(market, record):
     summary = jobs.run_manual("eod", now=as_of(APR15))
     assert (summary.finalized, summary.failed) == (1, 1)
     assert WcbSnapshot.objects.get(symbol="HUGE").horizon_reached is False
+
+
+def test_eom_row_held_by_the_dividend_lag_finalizes_on_the_next_day(market, customer, record):
+    from wcb.models import WcbSetting
+
+    market.write("ACME", actions=[{"ca_type": "dividend", "ex_date": "2026-04-30", "cash_amount": "0.40"}])
+    WcbSetting.objects.create(customer=customer, tracking_horizon="monthly")
+    record()
+    first_day = jobs.run_scheduled("eom", now=datetime(2026, 5, 1, 2, 0, tzinfo=UTC))
+    assert (first_day.finalized, first_day.pending) == (0, 1)  # Apr 30 ex-date: wait for the next session
+    next_day = jobs.run_scheduled("eom", now=datetime(2026, 5, 4, 2, 0, tzinfo=UTC))
+    assert next_day.finalized == 1
+    assert WcbSnapshot.objects.get().dividends_in_window == Decimal("0.4")
+    # Nothing pending any more: later catch-up days do nothing.
+    assert jobs.run_scheduled("eom", now=datetime(2026, 5, 5, 2, 0, tzinfo=UTC)).skipped
+
+
+def test_a_missed_eom_fire_is_caught_up_on_the_next_session(market, customer, record):
+    from wcb.models import WcbSetting
+
+    WcbSetting.objects.create(customer=customer, tracking_horizon="monthly")
+    record()
+    assert jobs.run_scheduled("eom", now=datetime(2026, 5, 4, 2, 0, tzinfo=UTC)).finalized == 1
