@@ -55,7 +55,8 @@ def test_short_positions_and_options_are_accepted(api):
     {"closed_at": "2026-13-45T00:00:00Z"}, {"closed_at": "2999-01-01T00:00:00Z"}, {"closed_at": "1999-01-01T00:00:00Z"},
     {"symbol": ""}, {"symbol": "A" * 17}, {"symbol": "AA PL"}, {"quantity": "1.123456789"},
     {"close_price": "12345678901234"}, {"quantity": "99999999", "close_price": "999999"},
-    {"quantity": "1000", "multiplier": 100000},
+    {"quantity": "1000", "multiplier": 100000}, {"quantity": True}, {"multiplier": 1.5}, {"closed_at": 1700000000},
+    {"closed_at": None}, {"close_commission": "abc"}, {"symbol": None},
 ])
 def test_bad_input_is_a_400_and_writes_nothing(api, change):
     body = {k: v for k, v in {**BODY, **change}.items()}

@@ -272,3 +272,27 @@ def test_a_missed_eom_fire_is_caught_up_on_the_next_session(market, customer, re
     WcbSetting.objects.create(customer=customer, tracking_horizon="monthly")
     record()
     assert jobs.run_scheduled("eom", now=datetime(2026, 5, 4, 2, 0, tzinfo=UTC)).finalized == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_beat_fires_at_once_run_the_job_once(market, record):
+    record()
+    barrier = threading.Barrier(2, timeout=20)
+    results = []
+
+    def fire():
+        try:
+            barrier.wait()
+            results.append(jobs.run_scheduled("eod", now=datetime(2026, 4, 15, 22, 0, tzinfo=UTC)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fire) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(bool(r.skipped) for r in results) == [False, True]
+    assert sum(r.finalized for r in results) == 1
+    assert WcbJobRun.objects.count() == 1
