@@ -114,6 +114,22 @@ def _now() -> datetime:
     return timezone.now()
 
 
+def _cache_get(key: str):
+    """A miss when the cache is down (django-redis IGNORE_EXCEPTIONS does this too; belt and braces)."""
+    try:
+        return cache.get(key)
+    except Exception:
+        logger.warning("wcb render: trajectory cache unreachable; recomputing")
+        return None
+
+
+def _cache_set(key: str, value, timeout) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except Exception:
+        logger.warning("wcb render: trajectory cache unreachable; result not cached")
+
+
 def trajectory_cache_key(position_id, day, horizon: str | None = None) -> str:
     key = f"wcb_trajectory:{position_id}:{day.isoformat()}"
     return f"{key}:{horizon}" if horizon else key
@@ -137,7 +153,7 @@ def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tie
             horizon = HORIZON_EOD
     own = horizon == snapshot.tracking_horizon
     key = trajectory_cache_key(snapshot.position_id, now.date(), None if own else horizon)
-    payload = cache.get(key)
+    payload = _cache_get(key)
     if payload is None:
         try:
             payload = trajectory_payload(snapshot, horizon, now)
@@ -148,7 +164,7 @@ def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tie
             logger.exception("wcb render: snapshot %s could not be computed", snapshot.pk)
             raise ApplicationError(WCB_NOT_AVAILABLE, status_code=404)
         final = snapshot.horizon_reached if own else payload["horizon"]["horizon_reached"]
-        cache.set(key, payload, None if final else IN_PROGRESS_TTL)
+        _cache_set(key, payload, None if final else IN_PROGRESS_TTL)
     return _body(snapshot, horizon, own, payload)
 
 

@@ -265,3 +265,15 @@ def test_every_response_string_is_retrospective(api, customer, market, record, w
     for text in texts:
         assert not FORWARD.search(text), text
         assert not EMOTION.search(text), text
+
+
+def test_a_cache_that_raises_is_a_miss_not_an_error(api, finalized, wcb_on, monkeypatch, fetches):
+    class DownCache:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("redis is down")
+
+        set = get
+
+    monkeypatch.setattr(selectors, "cache", DownCache())  # WCB's cache only; waffle keeps its own
+    assert api.get(URL.format(finalized.id)).status_code == 200
+    assert fetches == ["ACME"]
