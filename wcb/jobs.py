@@ -49,7 +49,7 @@ BATCH_SIZE = 1000
 STALE_RUN = timedelta(hours=2)  # a "running" ledger row older than this belongs to a dead worker
 EOM_CATCH_UP_SESSIONS = 5  # a missed first-trading-day EOM run is caught up within this many sessions
 
-_ROW_FIELDS = ("id", "symbol", "asset_type", "position_size_signed", "cost_basis", "close_price",
+_ROW_FIELDS = ("id", "position_id", "symbol", "asset_type", "position_size_signed", "cost_basis", "close_price",
                "close_commission", "multiplier", "close_timestamp_utc", "tracking_horizon")
 _WRITE_FIELDS = ("horizon_price", "horizon_timestamp_utc", "would_have_pnl", "actual_pnl", "delta_pnl",
                  "dividends_in_window", "split_ratio_applied", "data_source", "spinoff_detected", "horizon_reached")
@@ -242,9 +242,9 @@ def _process(summary: RunSummary, *, job, session, now, progress, snapshot_ids) 
             if not rows:
                 break
             last_pk = rows[-1]["id"]
-            updates, finalized_ids = _compute_batch(rows, data, now, summary)
+            updates, finalized_positions = _compute_batch(rows, data, now, summary)
             _write_batch(updates, now)
-        _forget_cached(finalized_ids, now)
+        _forget_cached(finalized_positions)
         done += len(rows)
         if progress and total > BATCH_SIZE:
             progress(f"rows: {done}/{total}")
@@ -277,7 +277,7 @@ def _compute_batch(rows: list[dict], data: dict, now: datetime, summary: RunSumm
             updates.append((row["id"], result.horizon_price, result.horizon_timestamp_utc, result.would_have_pnl,
                             result.actual_pnl, result.delta_pnl, result.dividends_in_window,
                             result.split_ratio_applied, result.data_source, result.spinoff_detected, True))
-            finalized_ids.append(row["id"])
+            finalized_ids.append(row["position_id"])
             summary.finalized += 1
         else:
             # Still pending (no data yet, missing horizon bar, dividend lag): only provenance moves.
@@ -355,11 +355,10 @@ def _write_batch_portable(updates: list[tuple], now: datetime) -> None:
         cursor.executemany(sql, prepped)
 
 
-def _forget_cached(snapshot_ids: list, now: datetime) -> None:
-    """Drop today's in-progress trajectory of rows just finalized (best effort)."""
-    if not snapshot_ids:
+def _forget_cached(position_ids: list) -> None:
+    """Drop today's in-progress trajectory of rows just finalized (best effort, no query)."""
+    if not position_ids:
         return
-    position_ids = WcbSnapshot.objects.filter(pk__in=snapshot_ids).values_list("position_id", flat=True)
     today = timezone.now().date().isoformat()
     keys = [f"wcb_trajectory:{pid}:{today}" for pid in position_ids]
     try:

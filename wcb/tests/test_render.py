@@ -277,3 +277,16 @@ def test_a_cache_that_raises_is_a_miss_not_an_error(api, finalized, wcb_on, monk
     monkeypatch.setattr(selectors, "cache", DownCache())  # WCB's cache only; waffle keeps its own
     assert api.get(URL.format(finalized.id)).status_code == 200
     assert fetches == ["ACME"]
+
+
+def test_finalizing_drops_the_in_progress_cache_entry(api, market, record, wcb_on, cache_sets):
+    from django.core.cache import cache
+
+    position = record()
+    pending = api.get(URL.format(position.id)).json()
+    key, ttl = cache_sets[0]
+    assert ttl == 3600 and cache.get(key) is not None and pending["snapshot"]["horizon_reached"] is False
+    jobs.run_manual("eod", now=as_of(APR15))
+    assert cache.get(key) is None
+    assert api.get(URL.format(position.id)).json()["snapshot"]["horizon_reached"] is True
+    assert cache_sets[-1] == (key, None)
