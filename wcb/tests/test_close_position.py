@@ -96,7 +96,7 @@ def test_erasing_a_customer_removes_positions_and_snapshots(api, customer):
 def test_query_count_is_bounded(api, django_assert_max_num_queries):
     for _ in range(3):
         api.post(URL, BODY, format="json")
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(7):
         assert api.post(URL, BODY, format="json").status_code == 201
 
 

@@ -210,12 +210,12 @@ def test_pro_with_a_monthly_snapshot_sees_close_of_market(api_for, customer, mar
 
 def test_query_count_does_not_grow_with_positions(api, market, record, wcb_on, django_assert_max_num_queries):
     position = record()
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(5):
         assert api.get(URL.format(position.id)).status_code == 200
     for _ in range(30):
         record()
     jobs.run_manual("eod", now=as_of(APR15))
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(5):
         assert api.get(URL.format(position.id)).status_code == 200
 
 

@@ -55,5 +55,5 @@ def test_get_shows_the_current_setting(api_for, customer):
 
 def test_query_count_is_bounded(api, django_assert_max_num_queries):
     api.patch(URL, {"tracking_horizon": "monthly"}, format="json")
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(9):
         assert api.patch(URL, {"tracking_horizon": "close_of_market_only"}, format="json").status_code == 200
