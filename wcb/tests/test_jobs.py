@@ -296,3 +296,19 @@ def test_two_beat_fires_at_once_run_the_job_once(market, record):
     assert sorted(bool(r.skipped) for r in results) == [False, True]
     assert sum(r.finalized for r in results) == 1
     assert WcbJobRun.objects.count() == 1
+
+
+def test_one_log_line_per_run_and_progress_for_big_runs(market, record, monkeypatch, caplog, capsys):
+    import logging
+
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
+    for _ in range(5):
+        record()
+    with caplog.at_level(logging.INFO, logger="wcb.jobs"):
+        call_command("wcb_run", "eod", "--as-of", "2026-04-15")
+    lines = [r.getMessage() for r in caplog.records if r.name == "wcb.jobs"]
+    run = WcbJobRun.objects.get()
+    assert lines == [f"wcb eod run {run.id} session 2026-04-15: finalized=5 pending=0 failed=0 symbols=1"]
+    captured = capsys.readouterr()
+    assert "rows: 2/5" in captured.err and "rows: 5/5" in captured.err
+    assert captured.out.strip().startswith("finalized=5 pending=0 failed=0")
