@@ -2,6 +2,7 @@
 
 import logging
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -57,6 +58,8 @@ def closed_position_record(*, customer: Customer, tier: str | None, symbol: str,
     from .compute import PositionInput, actual_pnl
 
     closed_at = closed_at or timezone.now()
+    if timezone.is_naive(closed_at):  # the calendar needs an aware moment; naive means UTC here
+        closed_at = closed_at.replace(tzinfo=dt_timezone.utc)
     symbol = symbol.strip().upper()
     quantity, cost_basis, close_price = Decimal(quantity), Decimal(cost_basis), Decimal(close_price)
     close_commission = Decimal(close_commission)

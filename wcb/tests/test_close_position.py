@@ -115,3 +115,20 @@ def test_the_service_refuses_numbers_the_columns_cannot_hold(customer):
         closed_position_record(customer=customer, tier="pro", symbol="ACME", asset_type="equity",
                                quantity=Decimal("99999999"), cost_basis=Decimal("1"), close_price=Decimal("999999"))
     assert not ClosedPosition.objects.exists()
+
+
+def test_the_journal_seam_records_like_the_route(customer):
+    """closed_position_record is what closing a paper order calls (CONTRACTS §4)."""
+    from datetime import datetime
+
+    from wcb.services import closed_position_record
+
+    free = closed_position_record(customer=customer, tier="free", symbol="aapl", asset_type="equity",
+                                  quantity=Decimal("2"), cost_basis=Decimal("10"), close_price=Decimal("11"))
+    paid = closed_position_record(customer=customer, tier="pro", symbol="AAPL", asset_type="equity",
+                                  quantity=Decimal("-2"), cost_basis=Decimal("10"), close_price=Decimal("11"),
+                                  closed_at=datetime(2026, 4, 15, 18, 0))  # naive: taken as UTC
+    assert (free.wcb_tracking, paid.wcb_tracking) == (False, True)
+    snap = WcbSnapshot.objects.get(position=paid)
+    assert snap.close_timestamp_utc.isoformat() == "2026-04-15T18:00:00+00:00"
+    assert snap.actual_pnl == Decimal("-2") and free.symbol == "AAPL"
