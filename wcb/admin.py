@@ -88,6 +88,8 @@ class WcbSnapshotAdmin(ReadOnlyAdmin):
             payload = trajectory_payload(obj, obj.tracking_horizon, timezone.now())
         except market_data.MarketDataUnavailable:
             return "Market data was unavailable just now; no trajectory drawn."
+        except ValueError as exc:  # a row the calendar cannot place
+            return f"No trajectory: {exc}"
         return mark_safe(sparkline(payload["trajectory"]))  # built from dates and numbers only
 
     @admin.action(description="Recompute selected now (pending rows only; finalized rows never change)")
