@@ -209,7 +209,8 @@ def _process(summary: RunSummary, *, job, session, now, progress, snapshot_ids) 
     groups = list(base.order_by().values("symbol").annotate(first=Min("close_timestamp_utc"), n=Count("id")))
     summary.symbols = len(groups)
     total = sum(g["n"] for g in groups)
-    if progress and total:
+    big = total > BATCH_SIZE  # progress lines only for runs worth watching
+    if progress and big:
         progress(f"{total} pending row(s) across {len(groups)} symbol(s); fetching market data")
 
     data: dict[str, market_data.MarketData] = {}
@@ -226,7 +227,7 @@ def _process(summary: RunSummary, *, job, session, now, progress, snapshot_ids) 
             logger.exception("wcb %s: market data for %s could not be read; its rows stay pending", job, symbol)
             summary.failed_symbols.append(symbol)
             summary.failed += group["n"]
-        if progress and i % 100 == 0:
+        if progress and big and i % 100 == 0:
             progress(f"market data: {i}/{len(groups)} symbols")
 
     rows_qs = base.exclude(symbol__in=summary.failed_symbols) if summary.failed_symbols else base
@@ -246,7 +247,7 @@ def _process(summary: RunSummary, *, job, session, now, progress, snapshot_ids) 
             _write_batch(updates, now)
         _forget_cached(finalized_positions)
         done += len(rows)
-        if progress and total > BATCH_SIZE:
+        if progress and big:
             progress(f"rows: {done}/{total}")
 
 
