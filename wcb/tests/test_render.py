@@ -290,3 +290,16 @@ def test_finalizing_drops_the_in_progress_cache_entry(api, market, record, wcb_o
     assert cache.get(key) is None
     assert api.get(URL.format(position.id)).json()["snapshot"]["horizon_reached"] is True
     assert cache_sets[-1] == (key, None)
+
+
+def test_alpaca_5xx_with_nothing_cached_is_503_end_to_end(api, finalized, wcb_on, settings):
+    import re as regex
+
+    import responses
+
+    settings.MARKET_DATA_PROVIDER = "alpaca"
+    settings.ALPACA_API_KEY, settings.ALPACA_SECRET_KEY, settings.ALPHA_VANTAGE_API_KEY = "k", "s", ""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.GET, regex.compile(r"https://.*alpaca\.markets/.*"), status=503, json={"message": "down"})
+        response = api.get(URL.format(finalized.id))
+    assert response.status_code == 503 and response.json() == {"error": "market_data_unavailable"}
