@@ -57,3 +57,13 @@ def test_query_count_is_bounded(api, django_assert_max_num_queries):
     api.patch(URL, {"tracking_horizon": "monthly"}, format="json")
     with django_assert_max_num_queries(9):
         assert api.patch(URL, {"tracking_horizon": "close_of_market_only"}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("method,url", [
+    ("get", "/api/positions/00000000-0000-0000-0000-000000000000/what-could-have-been"),
+    ("patch", URL), ("get", URL), ("post", "/api/trading/close-position")])
+def test_every_wcb_route_needs_a_valid_token(client, db, method, url):
+    response = getattr(client, method)(url, content_type="application/json")
+    assert response.status_code == 401
+    bad = getattr(client, method)(url, content_type="application/json", HTTP_AUTHORIZATION="Bearer not.a.jwt")
+    assert bad.status_code == 401
