@@ -28,6 +28,15 @@ EARLIEST_CLOSE = timezone.datetime(2015, 1, 2, tzinfo=dt_timezone.utc)  # the tr
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
 
 
+class PreciseDecimalField(serializers.DecimalField):
+    """A DecimalField that ignores trailing zeros ("50.00000" is 50) but refuses real excess precision."""
+
+    def validate_precision(self, value):
+        if value.is_finite():
+            value = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+        return super().validate_precision(value)
+
+
 class TierObservingMixin:
     """Records the token's tier at every WCB route (retention needs the downgrade date)."""
 
@@ -43,11 +52,11 @@ class ClosePositionApi(APIView):
     class InputSerializer(serializers.Serializer):
         symbol = serializers.CharField(max_length=16)
         asset_type = serializers.ChoiceField(choices=AssetType.values)
-        quantity = serializers.DecimalField(max_digits=12, decimal_places=4)
-        cost_basis = serializers.DecimalField(max_digits=12, decimal_places=6)
-        close_price = serializers.DecimalField(max_digits=12, decimal_places=6)
-        close_commission = serializers.DecimalField(max_digits=10, decimal_places=4, min_value=Decimal(0),
-                                                    required=False, default=Decimal(0))
+        quantity = PreciseDecimalField(max_digits=12, decimal_places=4)
+        cost_basis = PreciseDecimalField(max_digits=12, decimal_places=6)
+        close_price = PreciseDecimalField(max_digits=12, decimal_places=6)
+        close_commission = PreciseDecimalField(max_digits=10, decimal_places=4, min_value=Decimal(0),
+                                               required=False, default=Decimal(0))
         multiplier = serializers.IntegerField(min_value=1, max_value=100_000, required=False, default=1)
         closed_at = serializers.DateTimeField(required=False)
 

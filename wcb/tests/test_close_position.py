@@ -132,3 +132,10 @@ def test_the_journal_seam_records_like_the_route(customer):
     snap = WcbSnapshot.objects.get(position=paid)
     assert snap.close_timestamp_utc.isoformat() == "2026-04-15T18:00:00+00:00"
     assert snap.actual_pnl == Decimal("-2") and free.symbol == "AAPL"
+
+
+def test_trailing_zeros_are_not_extra_precision(api):
+    response = api.post(URL, {**BODY, "quantity": "50.000000", "cost_basis": "170.1200000000", "close_price": 182.34},
+                        format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["quantity"] == "50.0000" and response.json()["cost_basis"] == "170.120000"
