@@ -15,7 +15,7 @@ CLOSED_AT = datetime(2026, 4, 15, 18, 0, tzinfo=UTC)
 
 def close_for(session: date) -> Decimal:
     """ACME's raw close on a session: 100 + the session's index from 2026-04-01."""
-    return Decimal(100 + nyse.sessions_between(date(2026, 4, 1), session).__len__())
+    return Decimal(100 + len(nyse.sessions_between(date(2026, 4, 1), session)))
 
 
 class Market:
