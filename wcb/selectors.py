@@ -173,8 +173,6 @@ def _body(snapshot: WcbSnapshot, horizon: str, own: bool, payload: dict) -> dict
     if not own:
         values.update(payload["horizon"])
         values["tracking_horizon"] = horizon
-    values["horizon_timestamp_utc"] = (values["horizon_timestamp_utc"] if isinstance(values["horizon_timestamp_utc"], datetime)
-                                       else _parse(values["horizon_timestamp_utc"]))
     snapshot_body = {
         "position_id": str(snapshot.position_id),
         "symbol": values["symbol"],
@@ -210,6 +208,3 @@ def _body(snapshot: WcbSnapshot, horizon: str, own: bool, payload: dict) -> dict
         },
     }
 
-
-def _parse(value) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
