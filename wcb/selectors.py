@@ -203,7 +203,7 @@ def _body(snapshot: WcbSnapshot, horizon: str, own: bool, payload: dict) -> dict
             "tracking_days": payload["tracking_days"],
             "near_eom_note": payload["near_eom_note"] if horizon == HORIZON_EOM else None,
             "options_caveat": payload["options_caveat"],
-            "spinoff_note": payload["spinoff_note"] if (snapshot_body["spinoff_detected"] or payload["spinoff_note"]) else None,
+            "spinoff_note": payload["spinoff_note"] or (SPINOFF_NOTE if snapshot_body["spinoff_detected"] else None),
             "data_as_of_utc": payload["data_as_of_utc"],
         },
     }
