@@ -303,3 +303,21 @@ def test_alpaca_5xx_with_nothing_cached_is_503_end_to_end(api, finalized, wcb_on
         mock.add(responses.GET, regex.compile(r"https://.*alpaca\.markets/.*"), status=503, json={"message": "down"})
         response = api.get(URL.format(finalized.id))
     assert response.status_code == 503 and response.json() == {"error": "market_data_unavailable"}
+
+
+def test_spinoff_split_and_dividend_reach_the_body(api, customer, market, record, wcb_on):
+    market.write("ACME", actions=[
+        {"ca_type": "split", "ex_date": "2026-04-20", "old_rate": 1, "new_rate": 2},
+        {"ca_type": "dividend", "ex_date": "2026-04-22", "cash_amount": "0.25"},
+        {"ca_type": "spinoff", "ex_date": "2026-04-24"}])
+    WcbSetting.objects.create(customer=customer, tracking_horizon="monthly")
+    position = record()
+    jobs.run_manual("eom", now=as_of(date(2026, 5, 1)))
+    body = api.get(URL.format(position.id)).json()
+    snap = body["snapshot"]
+    assert snap["horizon_reached"] is True and snap["spinoff_detected"] is True
+    assert snap["split_ratio_applied"] == "2.000000" and snap["dividends_in_window"] == "0.250000"
+    # pnl(Apr 30) = (close × 2 − 90) × 10 + 0.25 × 10 − 1
+    assert snap["would_have_pnl"] == f"{(close_for(date(2026, 4, 30)) * 2 - 90) * 10 + 2.5 - 1:.6f}"
+    assert body["metadata"]["spinoff_note"] and "spinoff" in body["metadata"]["spinoff_note"]
+    assert body["metadata"]["tracking_days"] == len(body["trajectory"]) == 12
