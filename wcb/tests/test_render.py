@@ -316,8 +316,9 @@ def test_spinoff_split_and_dividend_reach_the_body(api, customer, market, record
     body = api.get(URL.format(position.id)).json()
     snap = body["snapshot"]
     assert snap["horizon_reached"] is True and snap["spinoff_detected"] is True
-    assert snap["split_ratio_applied"] == "2.000000" and snap["dividends_in_window"] == "0.250000"
-    # pnl(Apr 30) = (close × 2 − 90) × 10 + 0.25 × 10 − 1
-    assert snap["would_have_pnl"] == f"{(close_for(date(2026, 4, 30)) * 2 - 90) * 10 + 2.5 - 1:.6f}"
+    # D = 0.25 × r(Apr 22) = 0.25 × 2: the dividend was paid per post-split share (CONTRACTS §4).
+    assert snap["split_ratio_applied"] == "2.000000" and snap["dividends_in_window"] == "0.500000"
+    # pnl(Apr 30) = (close × 2 − 90) × 10 + 0.5 × 10 − 1
+    assert snap["would_have_pnl"] == f"{(close_for(date(2026, 4, 30)) * 2 - 90) * 10 + 5 - 1:.6f}"
     assert body["metadata"]["spinoff_note"] and "spinoff" in body["metadata"]["spinoff_note"]
     assert body["metadata"]["tracking_days"] == len(body["trajectory"]) == 12
