@@ -12,7 +12,7 @@ from raxx.audit import audit_log
 from raxx.errors import INVALID_REQUEST, ApplicationError
 from raxx.models import Customer
 
-from .models import HORIZON_EOD, HORIZON_EOM, ClosedPosition, WcbSetting, WcbSnapshot, WcbTierObservation
+from .models import HORIZON_EOD, HORIZON_EOM, AssetType, ClosedPosition, WcbSetting, WcbSnapshot, WcbTierObservation
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ def closed_position_record(*, customer: Customer, tier: str | None, symbol: str,
     close_commission = Decimal(close_commission)
     problem = position_bounds_error(quantity=quantity, multiplier=multiplier, cost_basis=cost_basis,
                                     close_price=close_price)
+    if asset_type not in AssetType.values:
+        problem = f"asset_type must be one of {', '.join(AssetType.values)}"
     if problem:
         raise ApplicationError(INVALID_REQUEST, {"non_field_errors": [problem]}, status_code=400)
     position = ClosedPosition.objects.create(

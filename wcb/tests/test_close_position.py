@@ -114,6 +114,9 @@ def test_the_service_refuses_numbers_the_columns_cannot_hold(customer):
     with pytest.raises(ApplicationError):
         closed_position_record(customer=customer, tier="pro", symbol="ACME", asset_type="equity",
                                quantity=Decimal("99999999"), cost_basis=Decimal("1"), close_price=Decimal("999999"))
+    with pytest.raises(ApplicationError):
+        closed_position_record(customer=customer, tier="pro", symbol="ACME", asset_type="future",
+                               quantity=Decimal("1"), cost_basis=Decimal("1"), close_price=Decimal("2"))
     assert not ClosedPosition.objects.exists()
 
 
