@@ -26,25 +26,34 @@ PRO_PLUS_POSITIONS = [
 FREE_POSITION = ("AAPL", "equity", "5", "180.00", "184.00", 1, datetime(2026, 4, 16, 15, 0, tzinfo=UTC))
 
 
+def _record_once(customer, tier, symbol, asset_type, qty, basis, price, mult, closed_at) -> bool:
+    """Idempotent per position: (customer, symbol, closed_at) identifies a demo close.
+
+    Not "any position exists": other demos (the journal's closed paper orders) may
+    have recorded positions for the same customer first.
+    """
+    if ClosedPosition.objects.filter(customer=customer, symbol=symbol, closed_at=closed_at).exists():
+        return False
+    closed_position_record(customer=customer, tier=tier, symbol=symbol, asset_type=asset_type,
+                           quantity=Decimal(qty), cost_basis=Decimal(basis), close_price=Decimal(price),
+                           multiplier=mult, closed_at=closed_at)
+    return True
+
+
 def seed_demo(*, demo_customers, stdout) -> None:
     (pro_plus, _), (free, _) = demo_customers[0], demo_customers[1]
-    if ClosedPosition.objects.filter(customer=pro_plus).exists():
-        stdout.write("wcb: demo positions already present; nothing to do\n")
-        return
     made = 0
     for symbol, asset_type, qty, basis, price, mult, closed_at, horizon in PRO_PLUS_POSITIONS:
+        if ClosedPosition.objects.filter(customer=pro_plus, symbol=symbol, closed_at=closed_at).exists():
+            continue
         WcbSetting.objects.update_or_create(customer=pro_plus, defaults={"tracking_horizon": horizon})
-        closed_position_record(customer=pro_plus, tier="pro_plus", symbol=symbol, asset_type=asset_type,
-                               quantity=Decimal(qty), cost_basis=Decimal(basis), close_price=Decimal(price),
-                               multiplier=mult, closed_at=closed_at)
-        made += 1
-    symbol, asset_type, qty, basis, price, mult, closed_at = FREE_POSITION
-    if not ClosedPosition.objects.filter(customer=free).exists():
-        closed_position_record(customer=free, tier="free", symbol=symbol, asset_type=asset_type,
-                               quantity=Decimal(qty), cost_basis=Decimal(basis), close_price=Decimal(price),
-                               multiplier=mult, closed_at=closed_at)
+        made += _record_once(pro_plus, "pro_plus", symbol, asset_type, qty, basis, price, mult, closed_at)
+    made_free = _record_once(free, "free", *FREE_POSITION)
+    if not made and not made_free:
+        stdout.write("wcb: demo positions already present; nothing to do\n")
+        return
     eod = jobs.run_manual("eod", trigger="demo")
     eom = jobs.run_manual("eom", trigger="demo")
     stdout.write(f"wcb: {made} closed positions with snapshots for {pro_plus.email or pro_plus.id} "
-                 f"(+1 without for the free customer); jobs finalized {eod.finalized + eom.finalized}, "
-                 f"{eod.pending + eom.pending} pending\n")
+                 f"(+{int(made_free)} without for the free customer); jobs finalized "
+                 f"{eod.finalized + eom.finalized}, {eod.pending + eom.pending} pending\n")

@@ -153,3 +153,8 @@ def wcb_retention_prune(*, now: datetime | None = None) -> int:
     deleted, _ = WcbSnapshot.objects.filter(user_id__in=downgraded).delete()
     logger.info("wcb retention prune: %s snapshot(s) deleted", deleted)
     return deleted
+
+
+# The journal's seam comment (journal/services.py, paper-order close) names this
+# ``position_close``; same function, same keyword-only signature.
+position_close = closed_position_record
