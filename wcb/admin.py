@@ -1,0 +1,161 @@
+"""WCB in the admin: snapshots are evidence (read-only), the ledger shows the jobs' health."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from . import jobs, market_data
+from .models import HORIZON_EOD, ClosedPosition, WcbJobRun, WcbSetting, WcbSnapshot, WcbTierObservation
+from .selectors import trajectory_payload
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def sparkline(points: list, width: int = 320, height: int = 72) -> str:
+    """An inline SVG of the trajectory: a line over sessions, a dashed zero line."""
+    if not points:
+        return "<em>No trajectory: no session of the window has market data.</em>"
+    values = [Decimal(str(v)) for _, v in points]
+    low, high = min(min(values), Decimal(0)), max(max(values), Decimal(0))
+    span = (high - low) or Decimal(1)
+    pad = 6
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+
+    def y(v: Decimal) -> float:
+        return round(pad + float((high - v) / span) * (height - 2 * pad), 1)
+
+    coords = [(round(pad + i * step, 1), y(v)) for i, v in enumerate(values)]
+    line = " ".join(f"{x},{yy}" for x, yy in coords)
+    dots = "".join(f'<circle cx="{x}" cy="{yy}" r="2.5"><title>{d}: {v}</title></circle>'
+                   for (x, yy), (d, v) in zip(coords, points))
+    color = "#1a7f37" if values[-1] >= 0 else "#cf222e"
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            f'aria-label="P&amp;L trajectory" style="background:#f6f8fa;border-radius:4px">'
+            f'<line x1="0" x2="{width}" y1="{y(Decimal(0))}" y2="{y(Decimal(0))}" stroke="#8c959f" '
+            f'stroke-dasharray="4 3"/>'
+            f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{line}"/>'
+            f'<g fill="{color}">{dots}</g></svg>'
+            f'<div style="font-size:11px;color:#57606a">{points[0][0]} → {points[-1][0]} · '
+            f'first {values[0]} · last {values[-1]} · {len(points)} session(s)</div>')
+
+
+@admin.register(WcbSnapshot)
+class WcbSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("symbol", "tracking_horizon", "horizon_reached", "data_source", "close_timestamp_utc",
+                    "actual_pnl", "would_have_pnl", "delta_pnl", "position_link")
+    list_filter = ("tracking_horizon", "horizon_reached", "data_source", "asset_type", "spinoff_detected", "symbol")
+    search_fields = ("symbol", "=user_id", "=position__id")
+    list_select_related = ("position",)
+    date_hierarchy = "close_timestamp_utc"
+    actions = ["recompute_now"]
+    readonly_fields = ("trajectory_chart",)
+    fieldsets = (
+        ("Trajectory", {"fields": ("trajectory_chart",)}),
+        ("Close", {"fields": ("position", "user_id", "symbol", "asset_type", "tracking_horizon",
+                              "close_timestamp_utc", "close_price", "cost_basis", "position_size_signed",
+                              "close_commission", "multiplier", "actual_pnl")}),
+        ("Horizon (written by the jobs)", {"fields": (
+            "horizon_reached", "horizon_timestamp_utc", "horizon_price", "would_have_pnl", "delta_pnl",
+            "dividends_in_window", "split_ratio_applied", "spinoff_detected", "data_source", "last_computed_at",
+            "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="position")
+    def position_link(self, obj):
+        url = reverse("admin:wcb_closedposition_change", args=[obj.position_id])
+        return format_html('<a href="{}">{}</a>', url, str(obj.position_id)[:8])
+
+    @admin.display(description="P&L trajectory")
+    def trajectory_chart(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        try:
+            payload = trajectory_payload(obj, obj.tracking_horizon, timezone.now())
+        except market_data.MarketDataUnavailable:
+            return "Market data was unavailable just now; no trajectory drawn."
+        except ValueError as exc:  # a row the calendar cannot place
+            return f"No trajectory: {exc}"
+        return mark_safe(sparkline(payload["trajectory"]))  # built from dates and numbers only
+
+    @admin.action(description="Recompute selected now (pending rows only; finalized rows never change)")
+    def recompute_now(self, request, queryset):
+        by_job = defaultdict(list)
+        finalized = 0
+        for pk, horizon, reached in queryset.values_list("pk", "tracking_horizon", "horizon_reached"):
+            if reached:
+                finalized += 1
+            else:
+                by_job["eod" if horizon == HORIZON_EOD else "eom"].append(pk)
+        totals = [0, 0, 0]
+        for job, ids in by_job.items():
+            summary = jobs.run_manual(job, trigger="admin", snapshot_ids=ids)
+            totals = [totals[0] + summary.finalized, totals[1] + summary.pending, totals[2] + summary.failed]
+        self.message_user(request, (
+            f"Recomputed: finalized={totals[0]} pending={totals[1]} failed={totals[2]}; "
+            f"{finalized} already-finalized row(s) left unchanged."), messages.SUCCESS)
+
+
+@admin.register(ClosedPosition)
+class ClosedPositionAdmin(ReadOnlyAdmin):
+    list_display = ("symbol", "asset_type", "quantity", "close_price", "closed_at", "customer_id", "snapshot_link")
+    list_filter = ("asset_type",)
+    search_fields = ("symbol", "=customer__id", "customer__email")
+    list_select_related = ("wcb_snapshot",)
+    date_hierarchy = "closed_at"
+
+    @admin.display(description="WCB snapshot")
+    def snapshot_link(self, obj):
+        snap = getattr(obj, "wcb_snapshot", None)
+        if snap is None:
+            return "—"
+        url = reverse("admin:wcb_wcbsnapshot_change", args=[snap.pk])
+        return format_html('<a href="{}">{}</a>', url, "final" if snap.horizon_reached else "pending")
+
+
+@admin.register(WcbJobRun)
+class WcbJobRunAdmin(ReadOnlyAdmin):
+    list_display = ("job", "session", "trigger", "status", "finalized", "pending", "failed", "symbols", "started_at",
+                    "duration")
+    list_filter = ("job", "status", "trigger")
+    date_hierarchy = "started_at"
+
+    @admin.display(description="duration")
+    def duration(self, obj):
+        if not obj.finished_at:
+            return "—"
+        return f"{(obj.finished_at - obj.started_at).total_seconds():.1f} s"
+
+    def changelist_view(self, request, extra_context=None):
+        last = {row["job"]: row for row in WcbJobRun.objects.filter(status=WcbJobRun.Status.SUCCEEDED)
+                .values("job").annotate(session=Max("session"), at=Max("finished_at"))}
+        summary = [{"job": job, "session": last.get(job, {}).get("session"), "at": last.get(job, {}).get("at")}
+                   for job in sorted(jobs.JOBS)]
+        return super().changelist_view(request, {**(extra_context or {}), "wcb_last_success": summary})
+
+
+@admin.register(WcbSetting)
+class WcbSettingAdmin(ReadOnlyAdmin):
+    list_display = ("customer_id", "tracking_horizon", "updated_at")
+    list_filter = ("tracking_horizon",)
+    search_fields = ("=customer__id", "customer__email")
+
+
+@admin.register(WcbTierObservation)
+class WcbTierObservationAdmin(ReadOnlyAdmin):
+    list_display = ("customer_id", "last_paid_seen_at", "free_since")
+    search_fields = ("=customer__id", "customer__email")

@@ -1,0 +1,228 @@
+"""WCB: the EOD job over 10,000 pending rows across 500 symbols, and the render endpoint.
+
+Rows measured in one run (compare ratios, not absolute times):
+
+- ``eod job``: ``wcb.jobs.run_manual("eod")`` — one market-data fetch per symbol,
+  SKIP LOCKED batches of 1,000, one set-based UPDATE per batch. Rows/s and queries.
+``ratio`` for the job rows is rows/s relative to the job (naive < 1 is slower; the
+floor > 1 is how much faster the bare database write is than fetch + compute + write).
+For render rows it is the median time relative to the raw SQL read.
+
+- ``naive per-row``: the obvious loop (fetch per row, compute, ``save(update_fields)``)
+  over 300 rows, as the baseline the design avoids.
+- ``raw SQL floor``: a single UPDATE writing constants to the same rows, no compute:
+  the database's own cost, the floor under any implementation.
+- query growth: the job's queries at 1k / 5k / 10k rows (500 symbols) and at
+  2 vs 20 rows per symbol — they grow with batches (rows / 1,000), never per symbol or per row.
+- render: GET /api/positions/{id}/what-could-have-been cached vs uncached (cache cleared
+  before each call), against a raw SQL read of the same snapshot row.
+"""
+
+import json
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from bench import harness
+
+TITLE = "WCB: EOD job (10,000 rows, 500 symbols) and render endpoint"
+SYMBOLS = 500
+ROWS = 10_000
+MONTH_START, MONTH_END = date(2026, 4, 1), date(2026, 4, 30)
+
+
+def _write_fixtures(folder: Path) -> list[str]:
+    from wcb import calendar as nyse
+
+    sessions = nyse.sessions_between(MONTH_START, MONTH_END)
+    symbols = [f"S{i:03d}" for i in range(SYMBOLS)]
+    for n, symbol in enumerate(symbols):
+        bars = [{"date": d.isoformat(), "open": f"{50 + n % 97 + i:.2f}", "high": f"{52 + n % 97 + i:.2f}",
+                 "low": f"{49 + n % 97 + i:.2f}", "close": f"{51 + n % 97 + i:.2f}", "volume": 1000 + i}
+                for i, d in enumerate(sessions)]
+        actions = [{"ca_type": "dividend", "ex_date": "2026-04-20", "cash_amount": "0.25"}] if n % 5 == 0 else []
+        (folder / f"{symbol}.json").write_text(json.dumps({"symbol": symbol, "bars": bars, "corporate_actions": actions}))
+    return symbols
+
+
+def _make_rows(customer, symbols: list[str], rows: int) -> None:
+    from wcb import calendar as nyse
+    from wcb.models import ClosedPosition, WcbSnapshot
+
+    sessions = nyse.sessions_between(MONTH_START, date(2026, 4, 28))
+    positions, snapshots = [], []
+    for i in range(rows):
+        symbol = symbols[i % len(symbols)]
+        session = sessions[(i // len(symbols)) % len(sessions)]
+        closed_at = datetime(session.year, session.month, session.day, 15, 30, tzinfo=UTC)
+        pid = uuid.uuid4()
+        q = Decimal(10 + i % 7) * (1 if i % 4 else -1)
+        positions.append(ClosedPosition(id=pid, customer=customer, symbol=symbol, asset_type="equity", quantity=q,
+                                        cost_basis=Decimal("60"), close_price=Decimal("62.5"), closed_at=closed_at))
+        snapshots.append(WcbSnapshot(position_id=pid, user_id=customer.id, symbol=symbol,
+                                     tracking_horizon="close_of_market_only", close_timestamp_utc=closed_at,
+                                     close_price=Decimal("62.5"), cost_basis=Decimal("60"), position_size_signed=q,
+                                     actual_pnl=Decimal("2.5") * q))
+    ClosedPosition.objects.bulk_create(positions, batch_size=2000)
+    WcbSnapshot.objects.bulk_create(snapshots, batch_size=2000)
+
+
+def _reset() -> None:
+    from wcb.models import WcbSnapshot
+
+    WcbSnapshot.objects.update(horizon_reached=False, horizon_price=None, horizon_timestamp_utc=None,
+                               would_have_pnl=None, delta_pnl=None, data_source=None, last_computed_at=None)
+
+
+def _timed_job(now) -> tuple[float, int, object]:
+    from wcb import jobs
+
+    result = {}
+
+    def run():
+        result["summary"] = jobs.run_manual("eod", now=now)
+
+    start = time.perf_counter()
+    queries = harness.count_queries(run)
+    return time.perf_counter() - start, queries, result["summary"]
+
+
+def _naive(now, limit: int) -> float:
+    from wcb import market_data
+    from wcb.compute import compute
+    from wcb.jobs import position_input
+    from wcb.models import WcbSnapshot
+
+    start = time.perf_counter()
+    for snap in WcbSnapshot.objects.filter(horizon_reached=False).order_by("pk")[:limit]:
+        row = {f: getattr(snap, f) for f in ("id", "symbol", "asset_type", "position_size_signed", "cost_basis",
+                                              "close_price", "close_commission", "multiplier",
+                                              "close_timestamp_utc", "tracking_horizon")}
+        from wcb import calendar as nyse
+
+        first = nyse.effective_first_session(snap.close_timestamp_utc)
+        result = compute(position_input(row), market_data.get_market_data(snap.symbol, first, MONTH_END), as_of=now)
+        snap.horizon_price, snap.would_have_pnl = result.horizon_price, result.would_have_pnl
+        snap.delta_pnl, snap.horizon_reached = result.delta_pnl, result.horizon_reached
+        snap.horizon_timestamp_utc, snap.data_source = result.horizon_timestamp_utc, result.data_source
+        snap.save(update_fields=["horizon_price", "would_have_pnl", "delta_pnl", "horizon_reached",
+                                 "horizon_timestamp_utc", "data_source"])
+    return time.perf_counter() - start
+
+
+def _raw_floor() -> float:
+    from django.db import connection
+
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE closed_position_wcb_snapshots SET horizon_price = 1, would_have_pnl = 1, "
+                       "delta_pnl = 1, horizon_reached = %s WHERE NOT horizon_reached", [True])
+    return time.perf_counter() - start
+
+
+def _job_rows(symbols, customer, now) -> list[dict]:
+    from wcb.models import WcbSnapshot
+
+    out, growth = [], []
+    _make_rows(customer, symbols, 500)
+    _timed_job(now)  # warm the calendar, the imports and the file cache
+    for n_rows in (1_000, 5_000, ROWS):
+        WcbSnapshot.objects.all().delete()
+        _make_rows(customer, symbols, n_rows)
+        seconds, queries, summary = _timed_job(now)
+        growth.append({"case": f"query growth: {n_rows:,} rows / {SYMBOLS} symbols", "rows": summary.finalized,
+                       "seconds": seconds, "rows_per_s": summary.finalized / seconds, "queries": queries,
+                       "ratio": ""})
+    main = dict(growth[-1], case=f"eod job ({ROWS:,} rows, {SYMBOLS} symbols)", ratio=1.0)
+    job_rps = main["rows_per_s"]
+    out.append(main)
+    _reset()
+    naive_rows = 300
+    naive_s = _naive(now, naive_rows)
+    out.append({"case": "naive per-row fetch+save (baseline)", "rows": naive_rows, "seconds": naive_s,
+                "rows_per_s": naive_rows / naive_s, "queries": f"~{naive_rows + 1}",
+                "ratio": round((naive_rows / naive_s) / job_rps, 3)})
+    _reset()
+    floor_s = _raw_floor()
+    out.append({"case": "raw SQL floor: one UPDATE, no compute", "rows": ROWS, "seconds": floor_s,
+                "rows_per_s": ROWS / floor_s, "queries": 1, "ratio": round((ROWS / floor_s) / job_rps, 1)})
+    out.extend(growth)
+    for per_symbol in (2, 20):
+        WcbSnapshot.objects.all().delete()
+        _make_rows(customer, symbols[:50], 50 * per_symbol)
+        seconds, queries, summary = _timed_job(now)
+        out.append({"case": f"query growth: 50 symbols × {per_symbol} rows", "rows": summary.finalized,
+                    "seconds": seconds, "rows_per_s": summary.finalized / seconds, "queries": queries, "ratio": ""})
+    return out
+
+
+def _render_rows(customer, symbols) -> list[dict]:
+    from django.core.cache import cache
+    from django.db import connection
+    from rest_framework.test import APIClient
+    from waffle.models import Flag
+
+    from raxx.tokens import issue_dev_token
+    from wcb.models import WcbSnapshot
+    from wcb.selectors import trajectory_cache_key
+
+    Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=True)
+    snap = WcbSnapshot.objects.filter(horizon_reached=True).select_related("position").first()
+    url = f"/api/positions/{snap.position_id}/what-could-have-been"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_dev_token(sub=customer.id, tier='pro_plus')}")
+    assert client.get(url).status_code == 200
+    key = trajectory_cache_key(snap.position_id, datetime.now(UTC).date())
+
+    cached = harness.measure(lambda: client.get(url), repeat=200, warmup=20)
+    cached_q = harness.count_queries(lambda: client.get(url))
+
+    def uncached():
+        cache.delete(key)
+        client.get(url)
+
+    uncached_m = harness.measure(uncached, repeat=100, warmup=10)
+    uncached_q = harness.count_queries(uncached)
+
+    def raw():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT s.* FROM closed_position_wcb_snapshots s JOIN closed_positions p "
+                           "ON p.id = s.position_id WHERE p.id = %s AND p.customer_id = %s",
+                           [connection.ops.adapt_uuidfield_value(snap.position_id) if connection.vendor != "postgresql"
+                            else snap.position_id,
+                            connection.ops.adapt_uuidfield_value(customer.id) if connection.vendor != "postgresql"
+                            else customer.id])
+            cursor.fetchall()
+
+    raw_m = harness.measure(raw, repeat=300, warmup=30)
+    base = raw_m["median_us"]
+    return [
+        {"case": "render, cached trajectory", "median_us": cached["median_us"], "p95_us": cached["p95_us"],
+         "queries": cached_q, "ratio": round(cached["median_us"] / base, 1)},
+        {"case": "render, uncached (recompute from fixtures)", "median_us": uncached_m["median_us"],
+         "p95_us": uncached_m["p95_us"], "queries": uncached_q, "ratio": round(uncached_m["median_us"] / base, 1)},
+        {"case": "raw SQL read of the snapshot row (baseline)", "median_us": base, "p95_us": raw_m["p95_us"],
+         "queries": 1, "ratio": 1.0},
+    ]
+
+
+def run() -> list[dict]:
+    from django.test.utils import override_settings
+
+    from raxx.models import Customer
+
+    with tempfile.TemporaryDirectory() as folder, override_settings(
+            MARKET_DATA_PROVIDER="fixture", MARKET_DATA_FIXTURES_DIR=folder):
+        symbols = _write_fixtures(Path(folder))
+        customer = Customer.objects.create(id=uuid.uuid4(), email="bench@example.test")
+        now = datetime(2026, 5, 1, 23, 0, tzinfo=UTC)
+        rows = _job_rows(symbols, customer, now)
+        rows += _render_rows(customer, symbols)
+    return rows
+
+
+if __name__ == "__main__":
+    harness.main(TITLE, run)

@@ -1,0 +1,179 @@
+"""WCB routes (CONTRACTS §4): validate → call one service/selector → serialise."""
+
+import re
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from raxx.api import flag_required
+from raxx.auth import IsCustomer, tier_in, token_tier
+from raxx.errors import TIER_INSUFFICIENT, ApplicationError
+from raxx.models import Customer
+
+from .models import HORIZON_EOM, AssetType, Horizon
+from .selectors import HORIZON_PARAM, decimal_string, utc_z, wcb_render
+from .services import (PAID_TIERS, TIER_HORIZONS, closed_position_record, position_bounds_error, wcb_setting_get,
+                       wcb_setting_update, wcb_tier_observe)
+
+INVALID_HORIZON = "invalid_horizon"
+INVALID_VALUE = "invalid_value"
+EARLIEST_CLOSE = timezone.datetime(2015, 1, 2, tzinfo=dt_timezone.utc)  # the trading calendar's range starts here
+_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
+
+
+class PreciseDecimalField(serializers.DecimalField):
+    """A DecimalField that ignores trailing zeros ("50.00000" is 50) but refuses real excess precision."""
+
+    def validate_precision(self, value):
+        if value.is_finite():
+            value = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+        return super().validate_precision(value)
+
+
+class TierObservingMixin:
+    """Records the token's tier at every WCB route (retention needs the downgrade date)."""
+
+    def check_permissions(self, request):
+        if isinstance(request.user, Customer):
+            wcb_tier_observe(customer=request.user, tier=token_tier(request))
+        super().check_permissions(request)
+
+
+class ClosePositionApi(APIView):
+    """POST /api/trading/close-position — any tier; a snapshot for pro/pro_plus only."""
+
+    class InputSerializer(serializers.Serializer):
+        symbol = serializers.CharField(max_length=16)
+        asset_type = serializers.ChoiceField(choices=AssetType.values)
+        quantity = PreciseDecimalField(max_digits=12, decimal_places=4)
+        cost_basis = PreciseDecimalField(max_digits=12, decimal_places=6)
+        close_price = PreciseDecimalField(max_digits=12, decimal_places=6)
+        close_commission = PreciseDecimalField(max_digits=10, decimal_places=4, min_value=Decimal(0),
+                                               required=False, default=Decimal(0))
+        multiplier = serializers.IntegerField(min_value=1, max_value=100_000, required=False, default=1)
+        closed_at = serializers.DateTimeField(required=False)
+
+        def validate_symbol(self, value):
+            value = value.strip().upper()
+            if not _SYMBOL.match(value):
+                raise serializers.ValidationError("Use 1-16 letters, digits, '.' or '-'.")
+            return value
+
+        def validate_quantity(self, value):
+            if value == 0:
+                raise serializers.ValidationError("Must not be zero (negative for a short).")
+            return value
+
+        def validate_cost_basis(self, value):
+            return self._positive(value)
+
+        def validate_close_price(self, value):
+            return self._positive(value)
+
+        def validate_closed_at(self, value):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=dt_timezone.utc)
+            if value > timezone.now() + timedelta(minutes=5):
+                raise serializers.ValidationError("Must not be in the future.")
+            if value < EARLIEST_CLOSE:
+                raise serializers.ValidationError("Must be on or after 2015-01-02.")
+            return value
+
+        def validate(self, attrs):
+            problem = position_bounds_error(quantity=attrs["quantity"], multiplier=attrs["multiplier"],
+                                            cost_basis=attrs["cost_basis"], close_price=attrs["close_price"])
+            if problem:
+                raise serializers.ValidationError(problem)
+            return attrs
+
+        @staticmethod
+        def _positive(value):
+            if value <= 0:
+                raise serializers.ValidationError("Must be greater than zero.")
+            return value
+
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT}, tags=["wcb"])
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        position = closed_position_record(customer=request.user, tier=token_tier(request), **serializer.validated_data)
+        return Response({
+            "position_id": str(position.id),
+            "symbol": position.symbol,
+            "asset_type": position.asset_type,
+            "quantity": f"{position.quantity:f}",
+            "cost_basis": decimal_string(position.cost_basis, "cost_basis"),
+            "close_price": decimal_string(position.close_price, "close_price"),
+            "close_commission": decimal_string(position.close_commission, "close_commission"),
+            "multiplier": position.multiplier,
+            "closed_at": utc_z(position.closed_at),
+            "wcb_tracking": position.wcb_tracking,
+            "tracking_horizon": position.tracking_horizon,
+        }, status=status.HTTP_201_CREATED)
+
+
+class WhatCouldHaveBeenApi(TierObservingMixin, APIView):
+    """GET /api/positions/{id}/what-could-have-been[?horizon=eod|eom].
+
+    Order: tier (403, fail closed) → flag (404) → horizon (422) → ownership
+    (404 position_not_found) → snapshot (404 wcb_not_available).
+    """
+
+    permission_classes = [tier_in("pro", "pro_plus"), flag_required("FLAG_WCB_ENABLED")]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("horizon", str, enum=["eod", "eom"], required=False),
+                    OpenApiParameter("position_id", str, OpenApiParameter.PATH)],
+        responses={200: OpenApiTypes.OBJECT}, tags=["wcb"],
+        description="Design §7.3 body: snapshot (decimal strings), trajectory [[date, pnl]], metadata.")
+    def get(self, request, position_id: str):
+        raw = request.query_params.get("horizon")
+        horizon = None
+        if raw is not None:
+            if raw not in HORIZON_PARAM:
+                raise ApplicationError(INVALID_HORIZON, "horizon must be eod or eom", status_code=422)
+            horizon = HORIZON_PARAM[raw]
+        tier = token_tier(request)
+        if horizon == HORIZON_EOM and HORIZON_EOM not in TIER_HORIZONS.get(tier, ()):
+            raise ApplicationError(TIER_INSUFFICIENT, status_code=403)
+        body = wcb_render(customer=request.user, position_id=position_id, horizon=horizon, tier=tier)
+        return Response(body)
+
+
+_SETTING = inline_serializer("WcbSetting", {"tracking_horizon": serializers.ChoiceField(choices=Horizon.values)})
+
+
+class WcbSettingsApi(TierObservingMixin, APIView):
+    """PATCH (and GET) /api/account/settings/wcb — design §7.5."""
+
+    permission_classes = [IsCustomer]
+
+    def _tier(self, request) -> str:
+        tier = token_tier(request)
+        if tier not in PAID_TIERS:  # free and tier-less: the feature does not exist
+            raise ApplicationError(TIER_INSUFFICIENT, status_code=403)
+        return tier
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["wcb"])
+    def get(self, request):
+        tier = self._tier(request)
+        return Response({"tracking_horizon": wcb_setting_get(customer=request.user),
+                         "available_horizons": list(TIER_HORIZONS[tier])})
+
+    @extend_schema(request=_SETTING, responses={200: _SETTING}, tags=["wcb"])
+    def patch(self, request):
+        tier = self._tier(request)
+        data = request.data
+        value = data.get("tracking_horizon") if isinstance(data, dict) else None
+        if not isinstance(value, str) or value not in Horizon.values:
+            raise ApplicationError(INVALID_VALUE, status_code=422)  # design §7.5: exactly {"error": "invalid_value"}
+        if value not in TIER_HORIZONS[tier]:
+            raise ApplicationError(TIER_INSUFFICIENT, status_code=403)
+        return Response({"tracking_horizon": wcb_setting_update(customer=request.user, tracking_horizon=value)})

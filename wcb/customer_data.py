@@ -1,0 +1,25 @@
+"""Merge / export / erase rules for WCB tables (CONTRACTS §6, revision §4).
+
+- ``closed_positions.customer`` and ``closed_position_wcb_snapshots.user_id``:
+  re-attributed to the primary on merge (revision §4.2: no WCB row is deleted
+  in a merge; in-progress rows keep being finalized, §4.4 — the jobs never
+  filter by customer). Erasure deletes positions, and snapshots by cascade.
+- ``wcb_settings``: one row per customer. On merge the primary keeps its own
+  choice and the secondary's row is dropped (it was the other account
+  holder's preference); with no row the primary has the default.
+- ``wcb_tier_observations``: only feeds retention for the account it was seen
+  on; the secondary's is dropped, the primary's own sightings govern.
+"""
+
+from raxx.customer_data import OnMerge, register
+
+from .models import ClosedPosition, WcbSetting, WcbSnapshot, WcbTierObservation
+
+register(ClosedPosition, field="customer", on_merge=OnMerge.REATTRIBUTE,
+         note="Closed positions follow the surviving primary account.")
+register(WcbSnapshot, field="user_id", on_merge=OnMerge.REATTRIBUTE,
+         note="Revision §4.2: snapshots follow the primary; none deleted in a merge.")
+register(WcbSetting, field="customer", on_merge=OnMerge.DELETE,
+         note="The primary keeps its own horizon setting; the secondary's is dropped.")
+register(WcbTierObservation, field="customer", on_merge=OnMerge.DELETE,
+         note="Retention bookkeeping for the account it was seen on only.")

@@ -1,0 +1,210 @@
+"""WCB reads: the render body of design §7.3, with the trajectory cache of §6."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from raxx.errors import ApplicationError
+from raxx.models import Customer
+
+from . import calendar as nyse
+from . import market_data
+from .compute import PositionInput, compute, horizon_session_for
+from .models import HORIZON_EOD, HORIZON_EOM, ClosedPosition, WcbSnapshot
+
+logger = logging.getLogger(__name__)
+
+POSITION_NOT_FOUND = "position_not_found"
+WCB_NOT_AVAILABLE = "wcb_not_available"
+MARKET_DATA_UNAVAILABLE = "market_data_unavailable"
+IN_PROGRESS_TTL = 3600  # design §6.1: 1 h while the horizon is open; finalized: no expiry
+
+HORIZON_PARAM = {"eod": HORIZON_EOD, "eom": HORIZON_EOM}
+SPINOFF_NOTE = "A corporate spinoff occurred during this window. Tracking reflected the original security only."
+
+_SNAPSHOT_FIELDS = ("symbol", "asset_type", "tracking_horizon", "close_timestamp_utc", "close_price", "cost_basis",
+                    "position_size_signed", "close_commission", "multiplier", "actual_pnl", "horizon_reached",
+                    "horizon_timestamp_utc", "horizon_price", "would_have_pnl", "delta_pnl", "dividends_in_window",
+                    "split_ratio_applied", "spinoff_detected", "data_source")
+_HORIZON_FIELDS = ("horizon_reached", "horizon_timestamp_utc", "horizon_price", "would_have_pnl", "delta_pnl",
+                   "dividends_in_window", "split_ratio_applied", "spinoff_detected", "data_source")
+
+
+def utc_z(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def decimal_string(value: Decimal | None, field_name: str) -> str | None:
+    """NUMERIC precision kept: a value of a NUMERIC(12,6) column is '182.340000'."""
+    if value is None:
+        return None
+    places = WcbSnapshot._meta.get_field(field_name).decimal_places
+    return f"{Decimal(value).quantize(Decimal(1).scaleb(-places)):f}"
+
+
+def _snapshot_for(*, customer: Customer, position_id: str) -> WcbSnapshot:
+    try:
+        pid = uuid.UUID(str(position_id))
+    except ValueError:
+        raise ApplicationError(POSITION_NOT_FOUND, status_code=404)
+    # Ownership is part of the query: another customer's position looks absent (404, not 403).
+    position = ClosedPosition.objects.filter(pk=pid, customer=customer).select_related("wcb_snapshot").first()
+    if position is None:
+        raise ApplicationError(POSITION_NOT_FOUND, status_code=404)
+    snapshot = getattr(position, "wcb_snapshot", None)
+    if snapshot is None:
+        raise ApplicationError(WCB_NOT_AVAILABLE, status_code=404)
+    return snapshot
+
+
+def _input(snapshot: WcbSnapshot, horizon: str) -> PositionInput:
+    return PositionInput(
+        symbol=snapshot.symbol, asset_type=snapshot.asset_type, quantity=snapshot.position_size_signed,
+        cost_basis=snapshot.cost_basis, close_price=snapshot.close_price, close_commission=snapshot.close_commission,
+        multiplier=snapshot.multiplier, closed_at=snapshot.close_timestamp_utc, horizon=horizon)
+
+
+def trajectory_payload(snapshot: WcbSnapshot, horizon: str, now: datetime) -> dict:
+    """Recompute the trajectory (and horizon values) from market data.
+
+    Raises ``MarketDataUnavailable`` when the provider is down. Only the
+    sessions that had closed by ``now`` are asked for; before the first one
+    closes there is nothing to fetch.
+    """
+    p = _input(snapshot, horizon)
+    first, horizon_session, _ = horizon_session_for(p)
+    last_done = nyse.last_completed_session(now)
+    if last_done is None or last_done < first:
+        data = market_data.MarketData(symbol=snapshot.symbol, bars=(), actions=(), source="none")
+    else:
+        data = market_data.get_market_data(snapshot.symbol, first, min(horizon_session, last_done))
+    result = compute(p, data, as_of=now)
+    return {
+        "trajectory": [[d.isoformat(), float(v)] for d, v in result.trajectory],
+        "tracking_days": len(result.trajectory),
+        "near_eom_note": getattr(result, "near_eom_note", None),
+        "options_caveat": result.options_caveat,
+        "spinoff_note": getattr(result, "spinoff_note", None) or (SPINOFF_NOTE if result.spinoff_detected else None),
+        "data_as_of_utc": utc_z(getattr(result, "data_as_of_utc", None)),
+        "notes": list(result.notes),
+        "horizon": {
+            "horizon_reached": result.horizon_reached,
+            "horizon_timestamp_utc": result.horizon_timestamp_utc if result.horizon_reached else None,
+            "horizon_price": result.horizon_price if result.horizon_reached else None,
+            "would_have_pnl": result.would_have_pnl if result.horizon_reached else None,
+            "delta_pnl": result.delta_pnl if result.horizon_reached else None,
+            "dividends_in_window": result.dividends_in_window,
+            "split_ratio_applied": result.split_ratio_applied,
+            "spinoff_detected": result.spinoff_detected,
+            "data_source": result.data_source,
+        },
+    }
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def _cache_get(key: str):
+    """A miss when the cache is down (django-redis IGNORE_EXCEPTIONS does this too; belt and braces)."""
+    try:
+        return cache.get(key)
+    except Exception:
+        logger.warning("wcb render: trajectory cache unreachable; recomputing")
+        return None
+
+
+def _cache_set(key: str, value, timeout) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except Exception:
+        logger.warning("wcb render: trajectory cache unreachable; result not cached")
+
+
+def trajectory_cache_key(position_id, day, horizon: str | None = None) -> str:
+    key = f"wcb_trajectory:{position_id}:{day.isoformat()}"
+    return f"{key}:{horizon}" if horizon else key
+
+
+def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tier: str | None,
+               now: datetime | None = None) -> dict:
+    """The §7.3 body for one of the customer's positions.
+
+    ``horizon`` is a stored value (``close_of_market_only``/``monthly``) or None
+    for the snapshot's own. Tier checks are the caller's; a ``pro`` caller whose
+    snapshot tracks monthly (recorded while pro_plus) is shown close of market.
+    Snapshot fields mirror the row; asked for the other horizon, the horizon
+    fields are computed for that horizon instead (never stored).
+    """
+    now = now or _now()
+    snapshot = _snapshot_for(customer=customer, position_id=position_id)
+    if horizon is None:
+        horizon = snapshot.tracking_horizon
+        if horizon == HORIZON_EOM and tier != "pro_plus":
+            horizon = HORIZON_EOD
+    own = horizon == snapshot.tracking_horizon
+    key = trajectory_cache_key(snapshot.position_id, now.date(), None if own else horizon)
+    payload = _cache_get(key)
+    if payload is None:
+        try:
+            payload = trajectory_payload(snapshot, horizon, now)
+        except market_data.MarketDataUnavailable:
+            logger.warning("wcb render: market data unavailable for %s and nothing cached", snapshot.symbol)
+            raise ApplicationError(MARKET_DATA_UNAVAILABLE, status_code=503)
+        except ValueError:  # a row the calendar cannot place (e.g. outside its range): nothing to show
+            logger.exception("wcb render: snapshot %s could not be computed", snapshot.pk)
+            raise ApplicationError(WCB_NOT_AVAILABLE, status_code=404)
+        final = snapshot.horizon_reached if own else payload["horizon"]["horizon_reached"]
+        _cache_set(key, payload, None if final else IN_PROGRESS_TTL)
+    return _body(snapshot, horizon, own, payload)
+
+
+def _body(snapshot: WcbSnapshot, horizon: str, own: bool, payload: dict) -> dict:
+    values = {name: getattr(snapshot, name) for name in _SNAPSHOT_FIELDS}
+    if not own:
+        values.update(payload["horizon"])
+        values["tracking_horizon"] = horizon
+    snapshot_body = {
+        "position_id": str(snapshot.position_id),
+        "symbol": values["symbol"],
+        "asset_type": values["asset_type"],
+        "tracking_horizon": values["tracking_horizon"],
+        "close_timestamp_utc": utc_z(values["close_timestamp_utc"]),
+        "close_price": decimal_string(values["close_price"], "close_price"),
+        "cost_basis": decimal_string(values["cost_basis"], "cost_basis"),
+        "position_size_signed": decimal_string(values["position_size_signed"], "position_size_signed"),
+        "close_commission": decimal_string(values["close_commission"], "close_commission"),
+        "multiplier": values["multiplier"],
+        "actual_pnl": decimal_string(values["actual_pnl"], "actual_pnl"),
+        "horizon_reached": bool(values["horizon_reached"]),
+        "horizon_timestamp_utc": utc_z(values["horizon_timestamp_utc"]),
+        "horizon_price": decimal_string(values["horizon_price"], "horizon_price"),
+        "would_have_pnl": decimal_string(values["would_have_pnl"], "would_have_pnl"),
+        "delta_pnl": decimal_string(values["delta_pnl"], "delta_pnl"),
+        "dividends_in_window": decimal_string(values["dividends_in_window"], "dividends_in_window"),
+        "split_ratio_applied": decimal_string(values["split_ratio_applied"], "split_ratio_applied"),
+        "spinoff_detected": bool(values["spinoff_detected"]),
+        "data_source": values["data_source"],
+    }
+    return {
+        "snapshot": snapshot_body,
+        "trajectory": payload["trajectory"],
+        "metadata": {
+            "horizon_reached": snapshot_body["horizon_reached"],
+            "tracking_days": payload["tracking_days"],
+            "near_eom_note": payload["near_eom_note"] if horizon == HORIZON_EOM else None,
+            "options_caveat": payload["options_caveat"],
+            "spinoff_note": payload["spinoff_note"] or (SPINOFF_NOTE if snapshot_body["spinoff_detected"] else None),
+            "data_as_of_utc": payload["data_as_of_utc"],
+        },
+    }
+

@@ -1,0 +1,314 @@
+import threading
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from wcb import jobs, market_data
+from wcb.models import WcbJobRun, WcbSnapshot
+from wcb.tasks import wcb_eod_job, wcb_eom_job
+
+from .conftest import as_of, close_for
+
+APR15, APR16, APR30, MAY1 = date(2026, 4, 15), date(2026, 4, 16), date(2026, 4, 30), date(2026, 5, 1)
+
+
+@pytest.fixture
+def fetches(monkeypatch):
+    """Counts provider fetches per symbol (the real fixture provider still answers)."""
+    calls = []
+    real = market_data.get_market_data
+
+    def counting(symbol, start, end):
+        calls.append(symbol)
+        return real(symbol, start, end)
+
+    monkeypatch.setattr(market_data, "get_market_data", counting)
+    return calls
+
+
+def test_eod_finalizes_with_the_contract_arithmetic(market, record):
+    position = record()  # 10 × (110 − 90) − 1 = 199
+    summary = jobs.run_manual("eod", now=as_of(APR15))
+    assert (summary.finalized, summary.pending, summary.failed) == (1, 0, 0)
+    snap = WcbSnapshot.objects.get(position=position)
+    price = close_for(APR15)
+    assert snap.horizon_reached and snap.data_source == "fixture"
+    assert snap.horizon_price == price
+    assert snap.horizon_timestamp_utc == datetime(2026, 4, 15, 20, 0, tzinfo=UTC)
+    assert snap.actual_pnl == Decimal("199")
+    assert snap.would_have_pnl == (price - 90) * 10 - 1
+    assert snap.delta_pnl == snap.would_have_pnl - snap.actual_pnl
+    assert snap.last_computed_at is not None
+
+
+def test_rows_whose_horizon_has_not_closed_stay_untouched(market, record):
+    record(closed_at=datetime(2026, 4, 16, 21, 0, tzinfo=UTC))  # after the 16th's close → horizon the 17th
+    summary = jobs.run_manual("eod", now=as_of(APR16))
+    assert (summary.finalized, summary.pending) == (0, 0)
+    assert WcbSnapshot.objects.get().horizon_reached is False
+
+
+def test_rerunning_never_changes_a_finalized_row(market, record, settings):
+    record()
+    jobs.run_manual("eod", now=as_of(APR15))
+    before = WcbSnapshot.objects.values().get()
+    market.write("ACME", price=lambda d: Decimal(500))  # the provider now says something else
+    summary = jobs.run_manual("eod", now=as_of(date(2026, 4, 20)))
+    assert summary.finalized == 0
+    assert WcbSnapshot.objects.values().get() == before
+
+
+def test_market_data_is_fetched_once_per_symbol(market, record, fetches):
+    market.write("BETA")
+    for _ in range(5):
+        record()
+        record(symbol="BETA")
+    summary = jobs.run_manual("eod", now=as_of(APR15))
+    assert summary.finalized == 10
+    assert sorted(fetches) == ["ACME", "BETA"]
+
+
+def _queries_for_run(rows: int, record) -> int:
+    for _ in range(rows):
+        record()
+    with CaptureQueriesContext(connection) as ctx:
+        assert jobs.run_manual("eod", now=as_of(APR15)).finalized == rows
+    WcbSnapshot.objects.all().delete()
+    return len(ctx.captured_queries)
+
+
+def test_query_count_does_not_grow_with_rows_per_symbol(market, record):
+    assert _queries_for_run(2, record) == _queries_for_run(60, record)
+
+
+def test_provider_failure_leaves_rows_pending_for_the_next_run(market, record, monkeypatch):
+    record()
+
+    def down(symbol, start, end):
+        raise market_data.MarketDataUnavailable("HTTP 503")
+
+    real = market_data.get_market_data
+    monkeypatch.setattr(market_data, "get_market_data", down)
+    summary = jobs.run_manual("eod", now=as_of(APR15))
+    assert (summary.finalized, summary.failed) == (0, 1)
+    snap = WcbSnapshot.objects.get()
+    assert snap.horizon_reached is False and snap.data_source is None
+    assert WcbJobRun.objects.get().status == WcbJobRun.Status.PARTIAL
+    monkeypatch.setattr(market_data, "get_market_data", real)
+    assert jobs.run_manual("eod", now=as_of(APR16)).finalized == 1
+
+
+def test_no_market_data_marks_unavailable_and_stays_pending(market, record):
+    record(symbol="GONE")  # no fixture file: delisted / unknown
+    summary = jobs.run_manual("eod", now=as_of(APR15))
+    assert (summary.finalized, summary.pending) == (0, 1)
+    snap = WcbSnapshot.objects.get()
+    assert snap.data_source == "unavailable" and snap.horizon_reached is False
+
+
+def test_dividend_on_the_horizon_session_waits_one_session(market, record):
+    market.write("ACME", actions=[{"ca_type": "dividend", "ex_date": "2026-04-16", "cash_amount": "0.50"}])
+    record(closed_at=datetime(2026, 4, 16, 15, 0, tzinfo=UTC))  # horizon 2026-04-16, ex-date the 16th... not counted
+    record(closed_at=datetime(2026, 4, 15, 21, 0, tzinfo=UTC))  # after the 15th's close → horizon the 16th, counted
+    first = jobs.run_manual("eod", now=as_of(APR16))
+    assert (first.finalized, first.pending) == (1, 1)
+    second = jobs.run_manual("eod", now=as_of(date(2026, 4, 17)))
+    assert second.finalized == 1
+    assert sorted(WcbSnapshot.objects.values_list("dividends_in_window", flat=True)) == [Decimal(0), Decimal("0.5")]
+
+
+def test_eom_finalizes_monthly_rows_at_month_end(market, customer, record):
+    from wcb.models import WcbSetting
+
+    WcbSetting.objects.create(customer=customer, tracking_horizon="monthly")
+    position = record()
+    assert jobs.run_manual("eom", now=as_of(date(2026, 4, 29))).finalized == 0
+    assert jobs.run_manual("eod", now=as_of(APR30)).finalized == 0  # EOD never touches monthly rows
+    assert jobs.run_manual("eom", now=as_of(MAY1)).finalized == 1
+    snap = WcbSnapshot.objects.get(position=position)
+    assert snap.horizon_price == close_for(APR30)
+    assert snap.horizon_timestamp_utc == datetime(2026, 4, 30, 20, 0, tzinfo=UTC)
+
+
+def test_a_duplicate_beat_fire_does_nothing(market, record, fetches):
+    record()
+    first = wcb_eod_job.apply(kwargs={"as_of": "2026-04-15"}).get()
+    second = wcb_eod_job.apply(kwargs={"as_of": "2026-04-15"}).get()
+    assert first["finalized"] == 1
+    assert second["skipped"] and second["finalized"] == 0
+    assert fetches == ["ACME"]
+    assert WcbJobRun.objects.filter(job="eod", status="succeeded").count() == 1
+
+
+def test_a_missed_day_is_caught_up(market, record):
+    record()  # horizon 2026-04-15; the 15th's fire never happened
+    record(closed_at=datetime(2026, 4, 16, 15, 0, tzinfo=UTC))
+    summary = jobs.run_scheduled("eod", now=datetime(2026, 4, 16, 22, 0, tzinfo=UTC))
+    assert summary.finalized == 2
+
+
+def test_eom_beat_works_only_on_the_first_trading_day(market, customer, record):
+    from wcb.models import WcbSetting
+
+    WcbSetting.objects.create(customer=customer, tracking_horizon="monthly")
+    record()
+    mid_month = wcb_eom_job.apply(kwargs={"as_of": "2026-04-20"}).get()
+    assert mid_month["skipped"] == "not the first trading day of the month"
+    # 02:00 UTC on Friday 2026-05-01, the first session of May.
+    first_day = jobs.run_scheduled("eom", now=datetime(2026, 5, 1, 2, 0, tzinfo=UTC))
+    assert first_day.finalized == 1 and first_day.session == APR30
+    again = jobs.run_scheduled("eom", now=datetime(2026, 5, 1, 2, 5, tzinfo=UTC))
+    assert again.skipped
+
+
+def test_wcb_run_command_prints_one_summary_line(market, record, capsys):
+    record()
+    record(symbol="GONE")
+    call_command("wcb_run", "eod", "--as-of", "2026-04-15")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("finalized=1 pending=1 failed=0")
+
+
+def test_wcb_run_rejects_a_bad_date(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("wcb_run", "eod", "--as-of", "15/04/2026")
+
+
+def test_periodic_tasks_are_scheduled(db):
+    from django_celery_beat.models import PeriodicTask
+
+    tasks = {t.task: t.crontab for t in PeriodicTask.objects.filter(task__startswith="wcb.")}
+    assert (tasks["wcb.tasks.wcb_eod_job"].hour, tasks["wcb.tasks.wcb_eod_job"].minute) == ("22", "0")
+    assert (tasks["wcb.tasks.wcb_eom_job"].hour, tasks["wcb.tasks.wcb_eom_job"].minute) == ("2", "0")
+    assert "wcb.tasks.wcb_retention_prune" in tasks
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_jobs_at_once_finalize_each_row_exactly_once(market, record, monkeypatch):
+    for i in range(300):
+        record(symbol="ACME" if i % 2 else "BETA")
+    market.write("BETA")
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 20)
+    barrier = threading.Barrier(2, timeout=20)
+    real = market_data.get_market_data
+    seen = set()
+
+    def synchronized(symbol, start, end):
+        if threading.get_ident() not in seen:
+            seen.add(threading.get_ident())
+            barrier.wait()  # both runs have listed the same pending rows before either writes
+        return real(symbol, start, end)
+
+    monkeypatch.setattr(market_data, "get_market_data", synchronized)
+    results, errors = [], []
+
+    def worker():
+        try:
+            results.append(jobs.run_manual("eod", now=as_of(APR15)))
+        except Exception as exc:  # pragma: no cover - surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(r.finalized for r in results) == 300
+    assert WcbSnapshot.objects.filter(horizon_reached=True).count() == 300
+
+
+def test_merge_reattribution_keeps_the_job_and_render_working(market, record, customer, other_customer, api_for,
+                                                              flags):
+    """Revision §4.4: the merge engine moves positions and snapshots; jobs never filter by customer."""
+    from wcb.models import ClosedPosition
+
+    position = record(who=other_customer)  # the secondary account's in-progress row
+    ClosedPosition.objects.filter(customer=other_customer).update(customer=customer)
+    WcbSnapshot.objects.filter(user_id=other_customer.id).update(user_id=customer.id)
+    assert jobs.run_manual("eod", now=as_of(APR15)).finalized == 1
+    flags.on("FLAG_WCB_ENABLED")
+    url = f"/api/positions/{position.id}/what-could-have-been"
+    assert api_for(customer, "pro").get(url).status_code == 200
+    assert api_for(other_customer, "pro").get(url).json() == {"error": "position_not_found"}
+
+
+def test_a_row_too_wide_for_its_columns_fails_alone(market, record):
+    market.write("HUGE", price=lambda d: Decimal("999999"))
+    record(symbol="HUGE", quantity=Decimal("9000"), cost_basis=Decimal("1"), close_price=Decimal("1"))
+    record()
+    summary = jobs.run_manual("eod", now=as_of(APR15))
+    assert (summary.finalized, summary.failed) == (1, 1)
+    assert WcbSnapshot.objects.get(symbol="HUGE").horizon_reached is False
+
+
+def test_eom_row_held_by_the_dividend_lag_finalizes_on_the_next_day(market, customer, record):
+    from wcb.models import WcbSetting
+
+    market.write("ACME", actions=[{"ca_type": "dividend", "ex_date": "2026-04-30", "cash_amount": "0.40"}])
+    WcbSetting.objects.create(customer=customer, tracking_horizon="monthly")
+    record()
+    first_day = jobs.run_scheduled("eom", now=datetime(2026, 5, 1, 2, 0, tzinfo=UTC))
+    assert (first_day.finalized, first_day.pending) == (0, 1)  # Apr 30 ex-date: wait for the next session
+    next_day = jobs.run_scheduled("eom", now=datetime(2026, 5, 4, 2, 0, tzinfo=UTC))
+    assert next_day.finalized == 1
+    assert WcbSnapshot.objects.get().dividends_in_window == Decimal("0.4")
+    # Nothing pending any more: later catch-up days do nothing.
+    assert jobs.run_scheduled("eom", now=datetime(2026, 5, 5, 2, 0, tzinfo=UTC)).skipped
+
+
+def test_a_missed_eom_fire_is_caught_up_on_the_next_session(market, customer, record):
+    from wcb.models import WcbSetting
+
+    WcbSetting.objects.create(customer=customer, tracking_horizon="monthly")
+    record()
+    assert jobs.run_scheduled("eom", now=datetime(2026, 5, 4, 2, 0, tzinfo=UTC)).finalized == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_beat_fires_at_once_run_the_job_once(market, record):
+    record()
+    barrier = threading.Barrier(2, timeout=20)
+    results = []
+
+    def fire():
+        try:
+            barrier.wait()
+            results.append(jobs.run_scheduled("eod", now=datetime(2026, 4, 15, 22, 0, tzinfo=UTC)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fire) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(bool(r.skipped) for r in results) == [False, True]
+    assert sum(r.finalized for r in results) == 1
+    assert WcbJobRun.objects.count() == 1
+
+
+def test_one_log_line_per_run_and_progress_for_big_runs(market, record, monkeypatch, caplog, capsys):
+    import logging
+
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
+    for _ in range(5):
+        record()
+    with caplog.at_level(logging.INFO, logger="wcb.jobs"):
+        call_command("wcb_run", "eod", "--as-of", "2026-04-15")
+    lines = [r.getMessage() for r in caplog.records if r.name == "wcb.jobs"]
+    run = WcbJobRun.objects.get()
+    assert lines == [f"wcb eod run {run.id} session 2026-04-15: finalized=5 pending=0 failed=0 symbols=1"]
+    captured = capsys.readouterr()
+    assert "rows: 2/5" in captured.err and "rows: 5/5" in captured.err
+    assert captured.out.strip().startswith("finalized=5 pending=0 failed=0")
