@@ -14,6 +14,7 @@ from django.utils import timezone
 from raxx.audit import audit_log
 from raxx.errors import INVALID_REQUEST, ApplicationError
 from raxx.models import Customer
+from wcb.services import closed_position_record, position_bounds_error
 
 from .models import LOCK_AFTER_HOURS, NOTE_MAX_LENGTH, PaperOrder, TradeSentimentLabel
 from .selectors import current_taxonomy, in_id_range
@@ -86,12 +87,23 @@ def paper_order_close(*, customer: Customer, order_id: int, exit_price: Decimal,
     order.save(update_fields=["exit_price", "status", "closed_at", "realized_pnl"])
     audit_log("paper_order_closed", customer=customer,
               data={"order_id": order.id, "exit_price": str(exit_price), "realized_pnl": str(order.realized_pnl)})
-    # SEAM (What Could've Been, CONTRACTS §4): record the closed position here, inside this
-    # transaction, e.g. wcb.services.position_close(customer=customer, symbol=order.symbol,
-    # asset_type="equity", quantity=±order.quantity (negative for sell), cost_basis=order.entry_price,
-    # close_price=exit_price, closed_at=order.closed_at, tier=tier).
+    _record_closed_position(customer=customer, order=order, tier=tier)
     logger.info("paper order %s closed", order.id)
     return order
+
+
+def _record_closed_position(*, customer: Customer, order: PaperOrder, tier: str | None) -> None:
+    """Closing a paper order records a closed position for What Could've Been (CONTRACTS §4),
+    in the caller's transaction. A paper trade too large for WCB's columns is still closed;
+    it is just not tracked there."""
+    quantity = order.quantity if order.side == PaperOrder.Side.BUY else -order.quantity
+    if position_bounds_error(quantity=quantity, multiplier=1, cost_basis=order.entry_price,
+                             close_price=order.exit_price):
+        logger.info("paper order %s is outside WCB's bounds; no closed position recorded", order.id)
+        return
+    closed_position_record(customer=customer, tier=tier, symbol=order.symbol, asset_type="equity",
+                           quantity=quantity, cost_basis=order.entry_price, close_price=order.exit_price,
+                           closed_at=order.closed_at)
 
 
 def _label_insert(*, customer: Customer, order: PaperOrder, pre_label: str, taxonomy_version: int,
