@@ -108,3 +108,15 @@ class FlagSwitch:
 @pytest.fixture
 def flags(db) -> FlagSwitch:
     return FlagSwitch()
+
+
+def pytest_collection_modifyitems(items):
+    """A transactional test without serialized_rollback flushes the database and
+    re-creates content types with new ids; a later serialized test then cannot
+    restore the migrated data. Fail fast and say why instead."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(
+                f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, serialized_rollback=True) so the "
+                "data created by migrations (flags, taxonomy, periodic tasks) survives for the tests after it")

@@ -8,7 +8,7 @@ from walkthrough.tests.conftest import IC_LEGS, client_for
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_double_click_on_screen_3_writes_one_paper_trade(invite):
     progress, token = invite()
     WalkthroughProgress.objects.filter(pk=progress.pk).update(screen_completed_max=2)

@@ -190,7 +190,7 @@ def test_periodic_tasks_are_scheduled(db):
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_jobs_at_once_finalize_each_row_exactly_once(market, record, monkeypatch):
     for i in range(300):
         record(symbol="ACME" if i % 2 else "BETA")
@@ -275,7 +275,7 @@ def test_a_missed_eom_fire_is_caught_up_on_the_next_session(market, customer, re
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_beat_fires_at_once_run_the_job_once(market, record):
     record()
     barrier = threading.Barrier(2, timeout=20)
