@@ -621,3 +621,81 @@ def test_purge_deletes_30_days_after_the_program_end_and_not_before(flags_cell):
         assert table_counts()["beta_walkthrough_progress"] == remaining, (days_after, dry)
     assert table_counts() == {"beta_walkthrough_progress": 0, "beta_walkthrough_paper_trades": 0,
                               "beta_walkthrough_responses": 0}
+
+
+# --- never a 500 -----------------------------------------------------------------
+
+NASTY_VALUES = [None, True, 0, -1, 1.5, 10**30, "", " ", "x" * 5000, "\u0000", "é✓日本語\U0001F600", [], {}, [None],
+                [[[]]], {"a": {"b": {"c": {"d": {"e": 1}}}}}, ["income"] * 2000]
+NASTY_BODIES = (
+    [None, [], "str", 1, True]
+    + [{key: v} for key in ("track", "answers", "intent_bucket", "legs", "responses") for v in NASTY_VALUES]
+    + [{"legs": [v] * n} for v in NASTY_VALUES[:12] for n in (1, 4)]
+    + [{"legs": [{"role": v, "strike": v, "expiry": v, "option_type": v, "action": v, "premium": v}] * 4}
+       for v in NASTY_VALUES]
+    + [{"legs": [{"role": "long_put", "strike": s, "expiry": "2026-06-26"}]} for s in
+       ("1e309", "-0", "NaN", "Infinity", "0.000001", "5250.000", "1e3", "5,250", "0x10", 5250.0000001)]
+    + [{"legs": [{}] * 5000}, {"track": "full", "intent_bucket": "\u0000income"},
+       {"answers": {"\u0000": 1}}]
+)
+RAW_BODIES = [("{", "application/json"), ("[" * 5000 + "]" * 5000, "application/json"),
+              ('{"a": NaN}', "application/json"), ('{"a": 1e999}', "application/json"),
+              ('{"answers": {"k": 1e999}, "rating": -1e999}', "application/json"),
+              ('{"track": "full", "intent_bucket": 1e999}', "application/json"),
+              ('{"legs": [{"role": "long_put", "strike": 1e999, "expiry": "2026-06-26", "premium": -1e999}]}',
+               "application/json"),
+              ("\xff\xfe", "application/json"), ("track=full", "text/plain"), ("track=full&track=simple",
+              "application/x-www-form-urlencoded"), ("legs=1&legs=2", "application/x-www-form-urlencoded"),
+              ("--x\r\n", "multipart/form-data; boundary=x"), ("null", "application/json"),
+              ('"string"', "application/json"), ("1" * 10000, "application/json")]
+
+
+def _walk_to(c, stage: int, intent: str = "income"):
+    if stage >= 1:
+        post(c, "screen/1", {"track": "full", "intent_bucket": intent})
+    if stage >= 2:
+        post(c, "screen/2")
+    if stage >= 3:
+        post(c, "screen/3", {"legs": legs_from_screen2(c.get(f"{W}/screen/2").json())})
+    if stage >= 4:
+        post(c, "screen/4")
+
+
+@pytest.mark.parametrize("intent,stage,every", [("income", 2, 1), ("income", 0, 4), ("income", 4, 4),
+                                                ("directional", 1, 2)])
+def test_no_route_answers_500_to_any_body(flags_cell, intent, stage, every):
+    """Every body at the stage where screen 3's gate runs; a sample at the others (keeps the suite fast)."""
+    flags_cell(True, True)
+    c = client(invite())
+    _walk_to(c, stage, intent)
+    before = sql("SELECT screen_completed_max, track_selected, intent_bucket FROM beta_walkthrough_progress")
+    for route in sorted({r for m, r in ROUTES if m == "post"}):
+        gated = route == ("screen/simple/1" if intent == "directional" else "screen/3")
+        for body in NASTY_BODIES[::every if gated else max(every, 4)]:
+            r = c.post(f"{W}/{route}", body, format="json")
+            assert r.status_code < 500, (route, body if len(repr(body)) < 200 else repr(body)[:200], r.content[:300])
+            assert r["Content-Type"].startswith("application/json")
+            if r.status_code >= 400:
+                assert isinstance(r.json().get("error"), str)
+        for payload, content_type in RAW_BODIES:
+            r = c.generic("POST", f"{W}/{route}", payload, content_type=content_type)
+            assert r.status_code < 500, (route, payload[:50], content_type, r.content[:300])
+    for method, route in ROUTES:
+        for query in ("?screen=99", "?intent_bucket=%00", "?a=" + "x" * 3000):
+            assert getattr(c, method)(f"{W}/{route}{query}").status_code < 500
+    # bodies that are not a successful screen step never move the tester backwards
+    after = sql("SELECT screen_completed_max FROM beta_walkthrough_progress")[0][0]
+    assert after >= before[0][0]
+
+
+@pytest.mark.parametrize("self_select,routing", [(False, False), (False, True), (True, False), (True, True)])
+def test_every_get_answers_200_json_in_every_flag_cell(flags_cell, self_select, routing):
+    flags_cell(self_select, routing)
+    c = client(invite())
+    for method, route in ROUTES:
+        if method != "get":
+            continue
+        r = c.get(f"{W}/{route}")
+        expected = 404 if route == "screen/simple/1" and not self_select else 200
+        assert r.status_code == expected, route
+        assert r["Content-Type"].startswith("application/json")
