@@ -699,3 +699,35 @@ def test_every_get_answers_200_json_in_every_flag_cell(flags_cell, self_select, 
         expected = 404 if route == "screen/simple/1" and not self_select else 200
         assert r.status_code == expected, route
         assert r["Content-Type"].startswith("application/json")
+
+
+# --- admin smoke, commands' bad arguments -------------------------------------------
+
+def test_admin_pages_never_500(admin_client, flags_cell):
+    flags_cell(False, True)
+    c = client(invite("a@example.test", program="p1"))
+    start(c, False, "covered_call")
+    base = "/admin/walkthrough/walkthroughprogress/"
+    for url in [base, base + "invite/", base + "funnel/", "/admin/walkthrough/walkthroughprogram/",
+                "/admin/walkthrough/walkthroughpapertrade/", "/admin/walkthrough/"]:
+        assert admin_client.get(url).status_code == 200, url
+    for bad in ["\u00b2", "99999999999999999999999", "-1", "1.5", "%00", "x" * 500, ""]:
+        for url in [f"{base}funnel/?program={bad}", f"{base}?furthest={bad}", f"{base}?completed={bad}",
+                    f"{base}?program__id__exact={bad}", f"{base}?q={bad}"]:
+            r = admin_client.get(url)
+            assert r.status_code in (200, 302), (url, r.status_code)
+    for form in [{}, {"email": "x@example.test", "program": "p" * 101}, {"email": "x@example.test", "program": " "},
+                 {"email": "x@example.test", "program": "p2", "ends_on": "31/12/2030"},
+                 {"email": "x\u0000@example.test", "program": "p2"}, {"email": "x@example.test", "program": "a\u0000b"},
+                 {"email": "y@example.test", "program": "p3", "ends_on": "2001-01-01"}]:
+        r = admin_client.post(base + "invite/", form)
+        assert r.status_code == 200, (form, r.status_code)
+
+
+@pytest.mark.parametrize("args", [["x@example.test", "--program", "p" * 101], ["x@example.test", "--program", " "],
+                                  ["x@example.test", "--program", "a\u0000b"], ["x\u0000@example.test"], [""]])
+def test_invite_command_refuses_bad_arguments_cleanly(db, args):
+    from django.core.management.base import CommandError
+    with pytest.raises(CommandError):
+        call_command("walkthrough_invite", *args, stdout=StringIO())
+    assert table_counts()["beta_walkthrough_progress"] == 0
