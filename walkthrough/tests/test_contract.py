@@ -731,3 +731,17 @@ def test_invite_command_refuses_bad_arguments_cleanly(db, args):
     with pytest.raises(CommandError):
         call_command("walkthrough_invite", *args, stdout=StringIO())
     assert table_counts()["beta_walkthrough_progress"] == 0
+
+
+@pytest.mark.parametrize("intent,roles", [("covered_call", {"short_call_cc": "short_call"}),
+                                          ("directional", {"short_put_vs": "short_put", "long_put_vs": "long_put"})])
+def test_suggested_strikes_key_names_as_roles_are_read_as_the_scenarios_roles(flags_cell, intent, roles):
+    flags_cell(False, True)
+    c = client(invite())
+    start(c, False, intent)
+    body = c.get(f"{W}/screen/2").json()
+    post(c, "screen/2")
+    legs = [{**leg, "role": roles[leg["role"]]} for leg in legs_from_screen2(body)]
+    r = post(c, "screen/3", {"legs": legs})
+    assert r.status_code == 201, r.json()
+    assert {leg["role"] for leg in r.json()["paper_trade"]["legs"]} == set(roles)  # stored as §3.Q7 roles
