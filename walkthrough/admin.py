@@ -42,7 +42,7 @@ class ScreenFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        return queryset.filter(screen_completed_max=int(value)) if value and value.isdigit() else queryset
+        return queryset.filter(screen_completed_max=int(value)) if value in {str(n) for n in (0, *SCREENS)} else queryset
 
 
 class InviteForm(forms.Form):
@@ -117,7 +117,8 @@ class WalkthroughProgressAdmin(admin.ModelAdmin):
 
     def funnel_view(self, request):
         program_id = request.GET.get("program")
-        program_id = int(program_id) if program_id and program_id.isdigit() else None
+        program_id = int(program_id) if program_id and program_id.isascii() and program_id.isdigit() \
+            and len(program_id) < 12 else None
         data = funnel(program_id=program_id)
         context = {**self.admin_site.each_context(request), "title": "Walkthrough funnel", "funnel": data,
                    "programs": WalkthroughProgram.objects.order_by("-ends_on"), "program_id": program_id,

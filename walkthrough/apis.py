@@ -1,8 +1,12 @@
 """Walkthrough routes (CONTRACTS §5). Authenticated by walkthrough token, never the customer JWT."""
 
+import math
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,14 +20,26 @@ from .scenarios import (DOOR_SCREEN, INTENT_QUESTION, PERSONA_QUESTIONS, SURVEY,
                         scenario_payload, vs_guide_payload)
 from .selectors import paper_trade_body, progress_status
 
-_PERSONA_IDS = {q["id"]: q["choices"] for q in PERSONA_QUESTIONS}
 # Bodies are documented in walkthrough/README.md; the schema names them as JSON objects.
 _schema = extend_schema(tags=["walkthrough"], request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+
+
+class _JSONParser(JSONParser):
+    """DRF's JSON parser, with absurdly deep nesting (``[[[[…]]]]``) a 400 instead of a RecursionError."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.")
 
 
 class WalkthroughApi(APIView):
     authentication_classes = [WalkthroughTokenAuthentication]
     permission_classes = [IsTester]
+    # JSON is the contract; form and multipart bodies (a test client's default encoding,
+    # e.g. an "empty" POST to screen 4) are read too rather than refused with 415.
+    parser_classes = [_JSONParser, FormParser, MultiPartParser]
 
     def progress(self, request):
         return request.user.progress
@@ -38,32 +54,48 @@ def _body(request) -> dict:
     return request.data
 
 
-def _answers_object(value, *, field: str = "answers") -> dict:
-    """A bounded JSON object of short answers: at most 20 keys, scalar or short-list values."""
-    def short(v) -> bool:
-        if isinstance(v, list):
-            return len(v) <= 10 and all(short(x) for x in v if not isinstance(x, list))
-        return v is None or isinstance(v, bool | int | float) or (isinstance(v, str) and len(v) <= 2000)
+_MAX_ANSWER_NODES = 200
 
-    if not isinstance(value, dict) or len(value) > 20 or not all(
-            isinstance(k, str) and len(k) <= 64 and short(v) for k, v in value.items()):
+
+def _bounded_json(value, *, depth: int = 0, budget: list[int]) -> bool:
+    """Small, storable JSON: at most 3 levels and 200 values, strings ≤ 2000 chars without NUL, finite numbers."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 3:
+        return False
+    if value is None or isinstance(value, bool | int):
+        return not isinstance(value, int) or isinstance(value, bool) or abs(value) < 10**15
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return len(value) <= 2000 and "\x00" not in value
+    if isinstance(value, list):
+        return len(value) <= 50 and all(_bounded_json(v, depth=depth + 1, budget=budget) for v in value)
+    if isinstance(value, dict):
+        return len(value) <= 50 and all(
+            isinstance(k, str) and 0 < len(k) <= 64 and "\x00" not in k
+            and _bounded_json(v, depth=depth + 1, budget=budget) for k, v in value.items())
+    return False
+
+
+def _answers_object(value, *, field: str = "answers", allow_list: bool = False):
+    """Free-form answers, kept as given when small: an object (or, for the survey, a list).
+
+    The questions are content (#3857) that the front end may revise ahead of the
+    server, so keys and values are not checked against a list; only the size and
+    the storability (no NUL, finite numbers) are.
+    """
+    shapes = (dict, list) if allow_list else (dict,)
+    if not isinstance(value, shapes) or not _bounded_json(value, budget=[_MAX_ANSWER_NODES]):
         raise serializers.ValidationError(
-            {field: ["An object of at most 20 answers (short text, numbers, booleans or short lists)."]})
-    return dict(value)
+            {field: ["A small JSON object of answers (at most 50 keys, 200 values in all, text up to 2000 "
+                     "characters)."]})
+    return value
 
 
 def _validate_persona(answers) -> dict:
-    """Persona answers: the shape is enforced; the known questions' choices are checked.
-
-    Other keys are kept as given: the persona questions are content (#3857) that
-    the front end may revise ahead of this list.
-    """
-    answers = _answers_object(answers)
-    errors = {key: [f"One of: {', '.join(_PERSONA_IDS[key])}."] for key, value in answers.items()
-              if key in _PERSONA_IDS and value not in _PERSONA_IDS[key]}
-    if errors:
-        raise serializers.ValidationError({"answers": errors})
-    return answers
+    """Persona answers: any small object. The listed questions and choices are what the
+    front end shows; an answer outside them is kept (content may change first)."""
+    return _answers_object(answers)
 
 
 def _validate_legs(data: dict, *, required: bool):
@@ -185,23 +217,55 @@ class Screen4Api(WalkthroughApi):
         return Response(self.status_body(request, progress))
 
 
-def _validate_survey(answers) -> dict:
-    """The survey's known questions are checked by kind; other keys must stay short.
+_SURVEY_WRAPPERS = ("answers", "responses", "survey")
+
+
+def _survey_answers(data: dict):
+    """The survey answers of a POST /screen/5 body, in whichever plausible shape they come.
+
+    ``{"answers": {...}}`` (documented), ``{"answers": [...]}``, ``{"responses": ...}``,
+    ``{"survey": ...}`` or the answers flat in the body; ``{}`` is an empty survey.
+    """
+    for key in _SURVEY_WRAPPERS:
+        if key in data and (len(data) == 1 or key == "answers"):
+            return {} if data[key] is None else data[key]
+    return dict(data)
+
+
+def _scale_value(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value if isinstance(value, int) else None
+
+
+def _validate_survey(data: dict):
+    """Known questions (GET /screen/5 lists them) are checked by kind; anything else is kept as given.
 
     No question is enforced as required here: the front end asks for them, and a
     tester who skips one still completes the walkthrough.
     """
-    answers = _answers_object({} if answers is None else answers)
+    answers = _answers_object(_survey_answers(data), allow_list=True)
+    if not isinstance(answers, dict):
+        return answers
     errors = {}
     for q in SURVEY["questions"]:
         value = answers.get(q["id"])
         if value is None:
             continue
-        if q["kind"] == "scale" and not (isinstance(value, int) and not isinstance(value, bool)
-                                         and q["min"] <= value <= q["max"]):
-            errors[q["id"]] = [f"A whole number from {q['min']} to {q['max']}."]
-        elif q["kind"] == "choice" and value not in q["choices"]:
+        if q["kind"] == "scale":
+            number = _scale_value(value)
+            if number is None or not q["min"] <= number <= q["max"]:
+                errors[q["id"]] = [f"A whole number from {q['min']} to {q['max']}."]
+            else:
+                answers[q["id"]] = number
+        elif q["kind"] == "choice" and (not isinstance(value, str) or value.strip().lower() not in q["choices"]):
             errors[q["id"]] = [f"One of: {', '.join(q['choices'])}."]
+        elif q["kind"] == "choice":
+            answers[q["id"]] = value.strip().lower()
         elif q["kind"] == "text" and (not isinstance(value, str) or len(value) > q["max_length"]):
             errors[q["id"]] = [f"Text of at most {q['max_length']} characters."]
     if errors:
@@ -217,7 +281,7 @@ class Screen5Api(WalkthroughApi):
     def post(self, request):
         progress = self.progress(request)
         data = _body(request)
-        answers = _validate_survey(data.get("answers")) if progress.completed_at is None else None
+        answers = _validate_survey(data) if progress.completed_at is None else None
         progress = services.screen5_submit(progress=progress, cell=cell_for(request), answers=answers)
         return Response(self.status_body(request, progress))
 

@@ -42,7 +42,13 @@ def _number(value) -> float | None:
 
 
 def _date(value) -> date | None:
-    if not isinstance(value, str) or len(value) != 10:
+    """YYYY-MM-DD, or an ISO-8601 timestamp on that date (``2026-06-26T00:00:00Z``): its date part."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if len(value) > 10 and value[10] in "T ":
+        value = value[:10]
+    if len(value) != 10:
         return None
     try:
         return date.fromisoformat(value)
@@ -50,7 +56,21 @@ def _date(value) -> date | None:
         return None
 
 
-def _clean_leg(i: int, leg, allowed_roles: tuple[str, ...], reasons: list) -> dict | None:
+def _word(value):
+    """Enum values compare without case or surrounding blanks (``"Call"`` is ``"call"``)."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+# The suggested_strikes keys of the covered-call and put-spread fixtures are the plain
+# role names (``short_call``; ``short_put``/``long_put``). A tester who copies them as
+# roles means the scenario's own role: read them so, and store the §3.Q7 role.
+ROLE_ALIASES = {
+    "cc": {"short_call": "short_call_cc"},
+    "vs": {"short_put": "short_put_vs", "long_put": "long_put_vs"},
+}
+
+
+def _clean_leg(i: int, leg, allowed_roles: tuple[str, ...], reasons: list, aliases: dict) -> dict | None:
     if not isinstance(leg, dict):
         reasons.append({"code": "leg_not_an_object", "leg": i})
         return None
@@ -60,7 +80,8 @@ def _clean_leg(i: int, leg, allowed_roles: tuple[str, ...], reasons: list) -> di
             reasons.append({"code": "missing_field", "leg": i, "field": field})
     if len(reasons) > before:
         return None
-    role = leg["role"]
+    role = _word(leg["role"])
+    role = aliases.get(role, role) if isinstance(role, str) else role
     if not isinstance(role, str) or role not in ROLE_SPECS:
         reasons.append({"code": "unknown_role", "leg": i})
         return None
@@ -76,9 +97,9 @@ def _clean_leg(i: int, leg, allowed_roles: tuple[str, ...], reasons: list) -> di
         reasons.append({"code": "invalid_premium", "leg": i, "role": role})
     if expiry is None:
         reasons.append({"code": "invalid_expiry", "leg": i, "role": role})
-    if leg.get("option_type", option_type) != option_type:
+    if _word(leg.get("option_type")) not in (None, option_type):
         reasons.append({"code": "option_type_mismatch", "leg": i, "role": role, "expected": option_type})
-    if leg.get("action", action) != action:
+    if _word(leg.get("action")) not in (None, action):
         reasons.append({"code": "action_mismatch", "leg": i, "role": role, "expected": action})
     if len(reasons) > before:
         return None
@@ -95,7 +116,8 @@ def check_legs(builder: str, legs: list, fixture: dict) -> tuple[str, list[dict]
         if len(legs) > MAX_LEGS:
             return strategy_type, [], reasons
     leg_reasons: list[dict] = []
-    clean = [c for i, leg in enumerate(legs) if (c := _clean_leg(i, leg, roles, leg_reasons)) is not None]
+    aliases = ROLE_ALIASES.get(builder, {})
+    clean = [c for i, leg in enumerate(legs) if (c := _clean_leg(i, leg, roles, leg_reasons, aliases)) is not None]
     if leg_reasons:
         return strategy_type, [], reasons + leg_reasons
 

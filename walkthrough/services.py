@@ -23,7 +23,7 @@ from raxx.errors import ApplicationError
 
 from .gates import check_legs
 from .models import INTENT_BUCKETS, WalkthroughPaperTrade, WalkthroughProgram, WalkthroughProgress, WalkthroughResponse
-from .routing import COMPLETES, INTENT_STEP, Cell, route_for, next_screen
+from .routing import COMPLETES, INTENT_STEP, Cell, route_for
 from .scenarios import _load_vs_chain, scenario_fixture
 from .tokens import new_token, token_hash
 
@@ -79,8 +79,8 @@ def _locked(progress: WalkthroughProgress) -> WalkthroughProgress:
 def _require_step(progress: WalkthroughProgress, cell: Cell, step: str):
     route = route_for(progress, cell, warn=step in ("2", "3"))
     if not route.allows(step) or progress.screen_completed_max < route.requires(step):
-        raise ApplicationError(SCREEN_OUT_OF_ORDER, detail={"next_screen": next_screen(progress, route)},
-                               status_code=409)
+        # The body is exactly CONTRACTS §5's; GET /status names the screen to post next.
+        raise ApplicationError(SCREEN_OUT_OF_ORDER, status_code=409)
     return route
 
 

@@ -18,9 +18,10 @@ def snapshot():
     (True, {"answers": PERSONA}, "track"),
     (False, {}, "answers"),
     (False, {"answers": "yes"}, "answers"),
-    (False, {"answers": {**PERSONA, "experience": "forever"}}, "answers"),
-    (False, {"answers": {**PERSONA, "nested": {"a": 1}}}, "answers"),
-    (False, {"answers": {f"q{i}": "a" for i in range(21)}}, "answers"),
+    (False, {"answers": {**PERSONA, "deep": {"a": {"b": {"c": {"d": 1}}}}}}, "answers"),
+    (False, {"answers": {f"q{i}": "a" for i in range(51)}}, "answers"),
+    (False, {"answers": {"comment": "x" * 2001}}, "answers"),
+    (False, {"answers": {"nul": "a\x00b"}}, "answers"),
     (False, {"answers": ["experience", "none"]}, "answers"),
 ])
 def test_bad_screen1_bodies_are_400(invite, cell, self_select, body, field):
@@ -35,7 +36,7 @@ def test_bad_screen1_bodies_are_400(invite, cell, self_select, body, field):
 
 @pytest.mark.parametrize("payload,content_type", [
     ("not json", "application/json"), ("[1, 2]", "application/json"), ('{"track": NaN}', "application/json"),
-    ("track=full", "application/x-www-form-urlencoded"),
+    ("track=full", "text/plain"), ("<track>full</track>", "application/xml"),
 ])
 def test_unparseable_or_non_object_bodies_are_4xx(invite, cell, payload, content_type):
     cell(True, False)
@@ -54,9 +55,10 @@ def test_bad_survey_answers_are_400_and_do_not_complete(invite, cell):
     c = client_for(token)
     progress.screen_completed_max = 4
     progress.save()
-    for answers in ["great", [], {**SURVEY, "structure_clear": 9}, {**SURVEY, "structure_clear": True},
-                    {**SURVEY, "matched_account": "maybe"}, {**SURVEY, "comment": "x" * 2001},
-                    {**SURVEY, "extra": {"nested": 1}}, {f"q{i}": 1 for i in range(21)}]:
+    for answers in ["great", 5, {**SURVEY, "structure_clear": 9}, {**SURVEY, "structure_clear": True},
+                    {**SURVEY, "structure_clear": "many"}, {**SURVEY, "matched_account": "maybe"},
+                    {**SURVEY, "comment": "x" * 2001}, {**SURVEY, "extra": {"a": {"b": {"c": {"d": 1}}}}},
+                    {f"q{i}": 1 for i in range(51)}, [{"q": i} for i in range(60)]]:
         r = c.post("/api/walkthrough/screen/5", {"answers": answers}, format="json")
         assert r.status_code == 400 and r.json()["error"] == "invalid_request", answers
     row = WalkthroughProgress.objects.get(pk=progress.pk)
@@ -67,7 +69,7 @@ def test_bad_survey_answers_are_400_and_do_not_complete(invite, cell):
 def test_persona_answers_beyond_the_known_questions_are_kept(invite, cell):
     cell(False, True)
     progress, token = invite()
-    answers = {"experience": "none", "goal": "learn spreads"}
+    answers = {"experience": "beginner", "goal": "learn spreads", "structures": ["spreads"]}
     r = client_for(token).post("/api/walkthrough/screen/1", {"answers": answers, "intent_bucket": ["income"]},
                                format="json")
     assert r.status_code == 200 and r.json()["progress"]["intent_bucket"] == "unknown"

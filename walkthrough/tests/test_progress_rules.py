@@ -17,10 +17,12 @@ def test_posting_a_screen_not_reached_is_409(tester, cell):
                        ("screen/5", {"answers": SURVEY})]:
         r = post(c, step, body)
         assert r.status_code == 409 and r.json()["error"] == "screen_out_of_order", step
-        assert r.json()["detail"]["next_screen"] == "screen/1"
+        assert r.json() == {"error": "screen_out_of_order"}  # exactly CONTRACTS §5; /status says where to go
+    assert c.get("/api/walkthrough/status").json()["next_screen"] == "screen/1"
     assert post(c, "screen/1", {"answers": PERSONA}).status_code == 200
     r = post(c, "screen/4")
-    assert r.status_code == 409 and r.json()["detail"]["next_screen"] == "screen/2"
+    assert r.status_code == 409 and r.json() == {"error": "screen_out_of_order"}
+    assert c.get("/api/walkthrough/status").json()["next_screen"] == "screen/2"
     progress.refresh_from_db()
     assert progress.screen_completed_max == 1
     assert not WalkthroughPaperTrade.objects.exists() and not WalkthroughResponse.objects.exists()

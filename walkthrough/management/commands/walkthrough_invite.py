@@ -26,6 +26,8 @@ class Command(BaseCommand):
             raise CommandError(f"{email!r} is not a valid email address.")
         if not program.strip():
             raise CommandError("--program needs a name.")
+        if len(program.strip()) > 100 or not program.isprintable():
+            raise CommandError("--program: at most 100 printable characters.")
         with acting_as("cli:walkthrough_invite"):
             cohort = program_get_or_create(name=program.strip(), ends_on=ends_on)
             invite = walkthrough_invite(email=email, program=cohort)
