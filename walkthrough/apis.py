@@ -5,13 +5,13 @@ import math
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from raxx.api import flag_required
 from raxx.errors import ApplicationError
+from raxx.parsers import SafeJSONParser
 
 from . import services
 from .auth import IsTester, WalkthroughTokenAuthentication
@@ -24,22 +24,12 @@ from .selectors import paper_trade_body, progress_status
 _schema = extend_schema(tags=["walkthrough"], request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 
 
-class _JSONParser(JSONParser):
-    """DRF's JSON parser, with absurdly deep nesting (``[[[[…]]]]``) a 400 instead of a RecursionError."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.")
-
-
 class WalkthroughApi(APIView):
     authentication_classes = [WalkthroughTokenAuthentication]
     permission_classes = [IsTester]
     # JSON is the contract; form and multipart bodies (a test client's default encoding,
     # e.g. an "empty" POST to screen 4) are read too rather than refused with 415.
-    parser_classes = [_JSONParser, FormParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
 
     def progress(self, request):
         return request.user.progress

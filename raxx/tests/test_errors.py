@@ -88,3 +88,10 @@ def test_schema_and_docs_are_served_offline(client):
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "cdn" not in html.lower() and "/static/drf_spectacular_sidecar/" in html
+
+
+def test_absurdly_deep_json_is_a_400_not_a_500(api):
+    body = "[" * 100_000 + "]" * 100_000
+    response = api.post("/api/paper-orders", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
