@@ -31,9 +31,21 @@ class PositiveDecimal(serializers.DecimalField):
         return value
 
 
+class ClampedIntegerField(serializers.IntegerField):
+    """An integer with a floor (400 below it) and a ceiling it is lowered to (CONTRACTS §3:
+    "max 500" — a client asking for more gets the maximum, not an error)."""
+
+    def __init__(self, *, ceiling: int, **kwargs):
+        self.ceiling = ceiling
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return min(super().to_internal_value(data), self.ceiling)
+
+
 class PageInput(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
-    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+    limit = ClampedIntegerField(min_value=1, ceiling=500, default=100)
+    offset = ClampedIntegerField(min_value=0, ceiling=10_000_000, default=0)
 
 
 def _validated(serializer_class, data) -> dict:
@@ -152,16 +164,16 @@ class SentimentFilterApi(APIView):
         taxonomy_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
 
         def validate(self, attrs):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Not a filter of this view."] for name in unknown})
             if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
                 raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
             return attrs
 
     @extend_schema(parameters=[SentimentFilterQuerySerializer], responses={200: dict})
     def get(self, request):
-        data = dict(_validated(self.SentimentFilterQuerySerializer, request.query_params))
+        # Unknown parameters are ignored and an empty value means "no filter" (tolerant reading of
+        # CONTRACTS §3); the response's "filters" echo shows what was applied.
+        params = {key: value for key, value in request.query_params.items() if value != ""}
+        data = dict(_validated(self.SentimentFilterQuerySerializer, params))
         limit, offset = data.pop("limit"), data.pop("offset")
         filters = selectors.SentimentFilter(**data)
         return Response(selectors.sentiment_filter(customer=request.user, filters=filters, limit=limit, offset=offset))
