@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, ExpressionWrapper, OuterRef, Subquery, Value
 from django.utils import timezone
 
 from raxx.audit import audit_log
@@ -186,6 +187,13 @@ def sentiment_label_update(*, customer: Customer, label_id: int, post_label=_UNS
     return label
 
 
+# The moment a label locks: its trade's close + 24 h (the same value the API shows on read
+# before the worker's run, see TradeSentimentLabel.locked_at).
+_LOCKS_AT = ExpressionWrapper(
+    Subquery(PaperOrder.objects.filter(pk=OuterRef("trade_id")).values("closed_at")[:1])
+    + Value(timedelta(hours=LOCK_AFTER_HOURS)), output_field=DateTimeField())
+
+
 def sentiment_labels_lock_due(*, now: datetime | None = None, batch_size: int = 1000) -> int:
     """Lock every label whose trade closed 24 h ago or earlier; safe to run any number of times.
 
@@ -202,7 +210,7 @@ def sentiment_labels_lock_due(*, now: datetime | None = None, batch_size: int = 
             if not ids:
                 break
             total += TradeSentimentLabel.objects.filter(id__in=ids, post_label_locked_at__isnull=True).update(
-                post_label_locked_at=now)
+                post_label_locked_at=_LOCKS_AT)
         if len(ids) < batch_size:
             break
     if total:

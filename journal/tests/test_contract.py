@@ -538,3 +538,14 @@ def test_large_paper_trades_close_without_a_500(me):
         order = _open(me, quantity=quantity, entry_price=entry, pre_label=None)["order"]
         closed = _close(me, order["id"], exit_price)
         assert Decimal(closed["realized_pnl"]) == (Decimal(exit_price) - Decimal(entry)) * Decimal(quantity)
+
+
+def test_lock_time_shown_on_read_is_the_one_the_worker_stores(me, on):
+    from journal.services import sentiment_labels_lock_due
+
+    order, label = _trade(me, exit_price="110")
+    _age_close(order["id"], at=datetime.fromisoformat("2026-03-10T15:30:00+00:00"))
+    before = me.get(f"{LABELS}/{label['id']}").json()["post_label_locked_at"]
+    assert before == "2026-03-11T15:30:00Z"
+    assert sentiment_labels_lock_due() == 1
+    assert me.get(f"{LABELS}/{label['id']}").json()["post_label_locked_at"] == before
