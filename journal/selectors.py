@@ -70,7 +70,7 @@ class SentimentFilter:
             q &= Q(trade__strategy_type=self.strategy_type)
         if self.date_from:
             q &= Q(trade__closed_at__gte=datetime.combine(self.date_from, time.min, tzinfo=UTC))
-        if self.date_to:
+        if self.date_to and self.date_to < date.max:  # date_to = 9999-12-31 bounds nothing (and +1 day overflows)
             q &= Q(trade__closed_at__lt=datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=UTC))
         if self.taxonomy_version is not None:
             q &= Q(taxonomy_version_id=self.taxonomy_version)

@@ -486,11 +486,11 @@ def test_non_json_content_type_is_415_json(me, on, path, method, content_type, p
 def test_malformed_or_non_object_json_is_400(me, customer, on, path, method, raw):
     from journal.tests.conftest import make_label, make_order
 
-    make_label(customer, make_order(customer, exit="101"))
+    label = make_label(customer, make_order(customer, exit="101"))
+    open_order = make_order(customer)
+    path = path.replace(f"{LABELS}/1", f"{LABELS}/{label.id}").replace(f"{ORDERS}/1/", f"{ORDERS}/{open_order.id}/")
     response = getattr(me, method)(path, raw, content_type="application/json")
-    assert response.status_code in (400, 404), response.content
-    assert response.status_code == 400 or response.json()["error"] == "not_found"
-    assert "error" in response.json()
+    _assert_error(response, 400, "invalid_request")
 
 
 @pytest.mark.parametrize("field,value", [
@@ -549,3 +549,36 @@ def test_lock_time_shown_on_read_is_the_one_the_worker_stores(me, on):
     assert before == "2026-03-11T15:30:00Z"
     assert sentiment_labels_lock_due() == 1
     assert me.get(f"{LABELS}/{label['id']}").json()["post_label_locked_at"] == before
+
+
+@pytest.mark.parametrize("path,raw", [
+    (LABELS, '{"source_table": "paper_orders", "trade_id": 1, "pre_label": "\\ud800"}'),
+    (LABELS, '{"source_table": "\\udfff", "trade_id": 1, "pre_label": "Bullish"}'),
+    (f"{LABELS}/1", '{"post_label": "\\ud83d"}'),
+    (f"{LABELS}/1", '{"journal_note": "\\ud800"}'),
+    (f"{LABELS}/1", '{"journal_note": 12345}'),
+    (f"{LABELS}/1", '{"journal_note": 1e999}'),
+    (ORDERS, '{"symbol": "AAPL", "side": "\\ud800", "quantity": 1, "entry_price": 1, "pre_label": "Bullish"}'),
+    (ORDERS, '{"symbol": "AAPL", "side": "buy", "quantity": 1, "entry_price": 1, "pre_label": "\\ud800"}'),
+    (ORDERS, '{"symbol": "AAPL", "side": "buy", "quantity": 1, "entry_price": 1, "pre_label": 1}'),
+    (ORDERS, '{"symbol": "AAPL", "side": "buy", "quantity": 1, "entry_price": 1, "pre_label": "Bullish", '
+             '"strategy_type": 7}'),
+    (ORDERS, '{"symbol": 1234, "side": "buy", "quantity": 1, "entry_price": 1, "pre_label": "Bullish"}'),
+])
+def test_lone_surrogates_and_wrong_json_types_are_400_not_500(me, customer, on, path, raw):
+    from journal.tests.conftest import make_label, make_order
+
+    label = make_label(customer, make_order(customer, exit="101"))
+    method = me.patch if path.startswith(f"{LABELS}/") else me.post
+    response = method(path.replace(f"{LABELS}/1", f"{LABELS}/{label.id}"), raw, content_type="application/json")
+    _assert_error(response, 400, "invalid_request")
+    assert me.get(f"{LABELS}/{label.id}").json()["journal_note"] is None
+
+
+@pytest.mark.parametrize("query", ["date_to=9999-12-31", "date_from=0001-01-01", "date_from=9999-12-31",
+                                   "date_from=0001-01-01&date_to=9999-12-31", "strategy_type=%ED%A0%80",
+                                   "pre_label=Bullish&pre_label=Bearish", "offset=99999999999999999999999999"])
+def test_extreme_filter_values_answer_200(me, on, query):
+    _trade(me, exit_price="101")
+    response = me.get(f"{FILTER}?{query}")
+    assert response.status_code == 200, response.content
