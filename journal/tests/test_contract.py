@@ -582,3 +582,44 @@ def test_extreme_filter_values_answer_200(me, on, query):
     _trade(me, exit_price="101")
     response = me.get(f"{FILTER}?{query}")
     assert response.status_code == 200, response.content
+
+
+# --- query bounds and the admin (smoke) ---------------------------------------------------------
+
+@pytest.mark.parametrize("rows", [1, 40])
+def test_labelled_order_routes_have_a_constant_query_count(me, customer, on, django_assert_max_num_queries, rows):
+    from journal.tests.conftest import make_label, make_order
+
+    for _ in range(rows):
+        make_label(customer, make_order(customer, exit="101"))
+    with django_assert_max_num_queries(12):
+        order, label = _trade(me)
+    with django_assert_max_num_queries(16):
+        _close(me, order["id"], "105")
+    with django_assert_max_num_queries(4):
+        assert me.get(FILTER, {"pre_label": "Bullish", "date_from": "2020-01-01", "limit": 500}).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["", "?q=AAPL", "?q=%C3%A9%25_", "?q=00000000-0000", "?status__exact=closed",
+                                   "?o=1", "?opened_at__year=2026"])
+def test_admin_paper_order_list_smoke(admin_client, me, query):
+    _trade(me, exit_price="101", pre_label=None)
+    response = admin_client.get(f"/admin/journal/paperorder/{query}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", ["", "?q=abc", "?q=%25", "?pre_label__exact=Bullish", "?post_label__isnull=True",
+                                   "?taxonomy_version__version__exact=1", "?o=-1"])
+def test_admin_label_list_and_pages_smoke(admin_client, me, on, query):
+    order, label = _trade(me, exit_price="101")
+    me.patch(f"{LABELS}/{label['id']}", {"journal_note": "admin-canary-991"}, format="json")
+    _age_close(order["id"], hours=48)
+    response = admin_client.get(f"/admin/journal/tradesentimentlabel/{query}")
+    assert response.status_code == 200 and b"admin-canary-991" not in response.content
+    detail = admin_client.get(f"/admin/journal/tradesentimentlabel/{label['id']}/change/")
+    assert detail.status_code == 200 and b"admin-canary-991" not in detail.content
+    assert "🔒 Locked at" in detail.content.decode()  # 48 h after the close, before the worker ran
+    assert admin_client.get(f"/admin/journal/paperorder/{order['id']}/change/").status_code == 200
+    assert admin_client.get("/admin/journal/sentimenttaxonomyversion/").status_code == 200
+    assert admin_client.get("/admin/journal/sentimenttaxonomyversion/add/").status_code == 200
+    assert admin_client.get("/admin/journal/sentimenttaxonomyversion/1/change/").status_code == 200
