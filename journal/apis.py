@@ -146,11 +146,15 @@ class SentimentLabelDetailApi(APIView):
     permission_classes = [IsCustomer, JournalFlag]
 
     class SentimentLabelPatchInputSerializer(serializers.Serializer):
-        post_label = Choice(choices=POST_LABELS, required=False)
+        post_label = Choice(choices=POST_LABELS, required=False, allow_null=True)
         journal_note = StrictCharField(max_length=NOTE_MAX_LENGTH, required=False, allow_null=True,
                                              allow_blank=True, trim_whitespace=False)
 
         def validate(self, attrs):
+            if attrs.get("post_label", "") is None:  # "post_label": null sent along a note: not a change
+                del attrs["post_label"]             # (a recorded post-label is never erased)
+                if not attrs:
+                    raise serializers.ValidationError({"post_label": ["This field may not be null."]})
             if not attrs:
                 raise serializers.ValidationError("Send post_label, journal_note or both.")
             return attrs

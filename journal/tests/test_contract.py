@@ -259,6 +259,15 @@ def test_patch_and_get_have_the_shape_of_design_4_3(me, on):
     assert me.get(f"{LABELS}/{label['id']}").json()["post_label"] == post_labels[-1]
 
 
+def test_a_null_post_label_next_to_a_note_changes_only_the_note(me, on):
+    _, label = _trade(me, exit_price="110")
+    me.patch(f"{LABELS}/{label['id']}", {"post_label": "FollowedPlan"}, format="json")
+    response = me.patch(f"{LABELS}/{label['id']}", {"post_label": None, "journal_note": "n"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["post_label"] == "FollowedPlan" and response.json()["journal_note"] == "n"
+    _assert_error(me.patch(f"{LABELS}/{label['id']}", {"post_label": None}, format="json"), 400, "invalid_request")
+
+
 def test_note_limit_is_2000_characters(me, on):
     _, label = _trade(me, exit_price="110")
     assert me.patch(f"{LABELS}/{label['id']}", {"journal_note": "🙂" * 2000}, format="json").status_code == 200
