@@ -632,3 +632,15 @@ def test_admin_label_list_and_pages_smoke(admin_client, me, on, query):
     assert admin_client.get("/admin/journal/sentimenttaxonomyversion/").status_code == 200
     assert admin_client.get("/admin/journal/sentimenttaxonomyversion/add/").status_code == 200
     assert admin_client.get("/admin/journal/sentimenttaxonomyversion/1/change/").status_code == 200
+
+
+
+def test_the_schema_documents_every_journal_route(client, db):
+    """§0: the OpenAPI schema is served; it lists the §3 routes (the flag hides responses, not docs,
+    as for the WCB route)."""
+    response = client.get("/api/schema", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    listed = set(json.loads(response.content)["paths"])
+    assert {"/api/paper-orders", "/api/paper-orders/{order_id}", "/api/paper-orders/{order_id}/close",
+            "/api/sentiment-labels", "/api/sentiment-labels/{label_id}", "/api/sentiment-labels/taxonomy",
+            "/api/backtest/sentiment-filter"} <= listed
