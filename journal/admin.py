@@ -5,6 +5,7 @@ cannot change them. Taxonomy versions can be added (that is how the label set ev
 """
 
 import json
+from datetime import UTC
 
 from django import forms
 from django.contrib import admin
@@ -94,8 +95,9 @@ class TradeSentimentLabelAdmin(ReadOnlyAdmin):
 
     @admin.display(description="lock", ordering="post_label_locked_at")
     def lock_state(self, obj) -> str:
-        if obj.post_label_locked_at:
-            return format_html("🔒 Locked at {} (read-only)", obj.post_label_locked_at.strftime("%Y-%m-%d %H:%M UTC"))
+        locked_at = obj.locked_at()  # stored by the worker, or the window's end before its next run (as the API)
+        if locked_at:
+            return format_html("🔒 Locked at {} (read-only)", locked_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
         return "Open for edits"
 
 

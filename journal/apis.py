@@ -31,9 +31,46 @@ class PositiveDecimal(serializers.DecimalField):
         return value
 
 
+class Choice(serializers.ChoiceField):
+    """A choice whose error lists the valid values instead of echoing the input (an echoed
+    lone surrogate such as "\\ud800" cannot be encoded as UTF-8: that was a 500)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.error_messages["invalid_choice"] = "Must be one of: " + ", ".join(map(str, self.choices)) + "."
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, not a number or boolean turned into one (wrong type → 400)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ClampedIntegerField(serializers.IntegerField):
+    """An integer with a floor (400 below it) and a ceiling it is lowered to (CONTRACTS §3:
+    "max 500" — a client asking for more gets the maximum, not an error)."""
+
+    def __init__(self, *, ceiling: int, **kwargs):
+        self.ceiling = ceiling
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return min(super().to_internal_value(data), self.ceiling)
+
+
 class PageInput(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
-    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+    limit = ClampedIntegerField(min_value=1, ceiling=500, default=100)
+    offset = ClampedIntegerField(min_value=0, ceiling=10_000_000, default=0)
 
 
 def _validated(serializer_class, data) -> dict:
@@ -44,12 +81,12 @@ def _validated(serializer_class, data) -> dict:
 
 class PaperOrderListCreateApi(APIView):
     class PaperOrderCreateInputSerializer(serializers.Serializer):
-        symbol = serializers.RegexField(r"^[A-Za-z0-9.\-]{1,16}$", max_length=16)
-        side = serializers.ChoiceField(choices=["buy", "sell"])
+        symbol = StrictRegexField(r"^[A-Za-z0-9.\-]{1,16}$", max_length=16)
+        side = Choice(choices=["buy", "sell"])
         quantity = PositiveDecimal()
         entry_price = PositiveDecimal()
-        strategy_type = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
-        pre_label = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+        strategy_type = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+        pre_label = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
 
     @extend_schema(request=PaperOrderCreateInputSerializer, responses={201: dict})
     def post(self, request):
@@ -94,9 +131,9 @@ class SentimentLabelCreateApi(APIView):
     permission_classes = [IsCustomer, JournalFlag]
 
     class SentimentLabelCreateInputSerializer(serializers.Serializer):
-        source_table = serializers.ChoiceField(choices=SOURCE_TABLES, default="paper_orders")
+        source_table = Choice(choices=SOURCE_TABLES, default="paper_orders")
         trade_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-        pre_label = serializers.ChoiceField(choices=PRE_LABELS)
+        pre_label = Choice(choices=PRE_LABELS)
 
     @extend_schema(request=SentimentLabelCreateInputSerializer, responses={201: dict})
     def post(self, request):
@@ -109,11 +146,15 @@ class SentimentLabelDetailApi(APIView):
     permission_classes = [IsCustomer, JournalFlag]
 
     class SentimentLabelPatchInputSerializer(serializers.Serializer):
-        post_label = serializers.ChoiceField(choices=POST_LABELS, required=False)
-        journal_note = serializers.CharField(max_length=NOTE_MAX_LENGTH, required=False, allow_null=True,
+        post_label = Choice(choices=POST_LABELS, required=False, allow_null=True)
+        journal_note = StrictCharField(max_length=NOTE_MAX_LENGTH, required=False, allow_null=True,
                                              allow_blank=True, trim_whitespace=False)
 
         def validate(self, attrs):
+            if attrs.get("post_label", "") is None:  # "post_label": null sent along a note: not a change
+                del attrs["post_label"]             # (a recorded post-label is never erased)
+                if not attrs:
+                    raise serializers.ValidationError({"post_label": ["This field may not be null."]})
             if not attrs:
                 raise serializers.ValidationError("Send post_label, journal_note or both.")
             return attrs
@@ -143,25 +184,25 @@ class SentimentFilterApi(APIView):
     permission_classes = [IsCustomer, JournalFlag]
 
     class SentimentFilterQuerySerializer(PageInput):
-        pre_label = serializers.ChoiceField(choices=PRE_LABELS, required=False)
-        post_label = serializers.ChoiceField(choices=POST_LABELS, required=False)
-        source_table = serializers.ChoiceField(choices=SOURCE_TABLES, default="paper_orders")
+        pre_label = Choice(choices=PRE_LABELS, required=False)
+        post_label = Choice(choices=POST_LABELS, required=False)
+        source_table = Choice(choices=SOURCE_TABLES, default="paper_orders")
         strategy_type = serializers.CharField(max_length=64, required=False)
         date_from = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
         date_to = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
         taxonomy_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
 
         def validate(self, attrs):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Not a filter of this view."] for name in unknown})
             if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
                 raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
             return attrs
 
     @extend_schema(parameters=[SentimentFilterQuerySerializer], responses={200: dict})
     def get(self, request):
-        data = dict(_validated(self.SentimentFilterQuerySerializer, request.query_params))
+        # Unknown parameters are ignored and an empty value means "no filter" (tolerant reading of
+        # CONTRACTS §3); the response's "filters" echo shows what was applied.
+        params = {key: value for key, value in request.query_params.items() if value != ""}
+        data = dict(_validated(self.SentimentFilterQuerySerializer, params))
         limit, offset = data.pop("limit"), data.pop("offset")
         filters = selectors.SentimentFilter(**data)
         return Response(selectors.sentiment_filter(customer=request.user, filters=filters, limit=limit, offset=offset))

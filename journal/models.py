@@ -6,11 +6,13 @@ database does not know can never be stored (see README: "evolving the taxonomy")
 """
 
 import json
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length, Now
 from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
 
 from raxx.models import Customer
 
@@ -136,3 +138,15 @@ class TradeSentimentLabel(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.post_label_locked_at is not None
+
+    def locked_at(self, *, now=None):
+        """When the label locked, or None while it is open: the stored ``post_label_locked_at``
+        (set by the lock worker) or, before the worker's next run, the moment the 24-hour window
+        after the trade's close ended (the on-read lock of design §5). Reads ``self.trade``."""
+        if self.post_label_locked_at is not None:
+            return self.post_label_locked_at
+        closed_at = self.trade.closed_at
+        if closed_at is None:
+            return None
+        due = closed_at + timedelta(hours=LOCK_AFTER_HOURS)
+        return due if due <= (now or timezone.now()) else None

@@ -43,7 +43,8 @@ def paper_order_get(*, customer: Customer, order_id: int) -> PaperOrder:
 
 
 def sentiment_label_get(*, customer: Customer, label_id: int) -> TradeSentimentLabel:
-    label = TradeSentimentLabel.objects.filter(customer=customer, pk=label_id).first() if in_id_range(label_id) else None
+    label = (TradeSentimentLabel.objects.select_related("trade").filter(customer=customer, pk=label_id).first()
+             if in_id_range(label_id) else None)
     if label is None:
         raise ApplicationError("not_found", status_code=404)
     return label
@@ -69,7 +70,7 @@ class SentimentFilter:
             q &= Q(trade__strategy_type=self.strategy_type)
         if self.date_from:
             q &= Q(trade__closed_at__gte=datetime.combine(self.date_from, time.min, tzinfo=UTC))
-        if self.date_to:
+        if self.date_to and self.date_to < date.max:  # date_to = 9999-12-31 bounds nothing (and +1 day overflows)
             q &= Q(trade__closed_at__lt=datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=UTC))
         if self.taxonomy_version is not None:
             q &= Q(taxonomy_version_id=self.taxonomy_version)
@@ -107,12 +108,12 @@ def _stats(row: dict, prefix: str) -> dict:
     total, win_sum, loss_sum = (Decimal(row[f"{prefix}{k}"]) for k in ("total", "win_sum", "loss_sum"))
     return {
         "n": n, "closed": closed, "wins": wins, "losses": losses,
-        "win_rate": round(wins / closed, 4) if closed else None,
+        "win_rate": wins / closed if closed else None,
         "total_pnl": cents(total),
         "avg_pnl": cents(total / closed) if closed else None,
         "avg_win": cents(win_sum / wins) if wins else None,
         "avg_loss": cents(loss_sum / losses) if losses else None,
-        "profit_factor": round(float(win_sum / abs(loss_sum)), 4) if losses else None,
+        "profit_factor": float(win_sum / abs(loss_sum)) if losses else None,
     }
 
 

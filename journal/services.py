@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, ExpressionWrapper, OuterRef, Subquery, Value
 from django.utils import timezone
 
 from raxx.audit import audit_log
@@ -32,11 +33,6 @@ _UNSET = object()
 
 def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError(INVALID_REQUEST, {field: [message]}, status_code=400)
-
-
-def lock_due(closed_at: datetime | None, *, now: datetime | None = None) -> bool:
-    """Has the 24-hour window after this trade's close passed?"""
-    return closed_at is not None and closed_at + timedelta(hours=LOCK_AFTER_HOURS) <= (now or timezone.now())
 
 
 @transaction.atomic
@@ -98,12 +94,25 @@ def _record_closed_position(*, customer: Customer, order: PaperOrder, tier: str 
     it is just not tracked there."""
     quantity = order.quantity if order.side == PaperOrder.Side.BUY else -order.quantity
     if position_bounds_error(quantity=quantity, multiplier=1, cost_basis=order.entry_price,
-                             close_price=order.exit_price):
+                             close_price=order.exit_price) or not _fits_wcb_columns(order):
         logger.info("paper order %s is outside WCB's bounds; no closed position recorded", order.id)
         return
     closed_position_record(customer=customer, tier=tier, symbol=order.symbol, asset_type="equity",
                            quantity=quantity, cost_basis=order.entry_price, close_price=order.exit_price,
                            closed_at=order.closed_at)
+
+
+# WCB's columns (wcb.models.ClosedPosition / WcbSnapshot): quantity numeric(12, 4), prices
+# numeric(12, 6). The journal accepts more (numeric(20, 6)); such a paper trade still closes,
+# it is only not tracked by WCB (a price of 2,000,000 would overflow the column: a 500 on PG).
+_WCB_MAX_QUANTITY = Decimal(10) ** 8
+_WCB_MAX_PRICE = Decimal(10) ** 6
+
+
+def _fits_wcb_columns(order: PaperOrder) -> bool:
+    quantity = order.quantity
+    return (quantity < _WCB_MAX_QUANTITY and quantity == quantity.quantize(Decimal("0.0001"))
+            and order.entry_price < _WCB_MAX_PRICE and order.exit_price < _WCB_MAX_PRICE)
 
 
 def _label_insert(*, customer: Customer, order: PaperOrder, pre_label: str, taxonomy_version: int,
@@ -156,7 +165,7 @@ def sentiment_label_update(*, customer: Customer, label_id: int, post_label=_UNS
     if label is None:
         raise ApplicationError(NOT_FOUND, status_code=404)
     now = timezone.now()
-    if label.is_locked or lock_due(label.trade.closed_at, now=now):
+    if label.locked_at(now=now) is not None:
         raise ApplicationError(ENTRY_IS_LOCKED, status_code=409)
     changed = []
     if post_label is not _UNSET:
@@ -178,6 +187,13 @@ def sentiment_label_update(*, customer: Customer, label_id: int, post_label=_UNS
     return label
 
 
+# The moment a label locks: its trade's close + 24 h (the same value the API shows on read
+# before the worker's run, see TradeSentimentLabel.locked_at).
+_LOCKS_AT = ExpressionWrapper(
+    Subquery(PaperOrder.objects.filter(pk=OuterRef("trade_id")).values("closed_at")[:1])
+    + Value(timedelta(hours=LOCK_AFTER_HOURS)), output_field=DateTimeField())
+
+
 def sentiment_labels_lock_due(*, now: datetime | None = None, batch_size: int = 1000) -> int:
     """Lock every label whose trade closed 24 h ago or earlier; safe to run any number of times.
 
@@ -194,7 +210,7 @@ def sentiment_labels_lock_due(*, now: datetime | None = None, batch_size: int = 
             if not ids:
                 break
             total += TradeSentimentLabel.objects.filter(id__in=ids, post_label_locked_at__isnull=True).update(
-                post_label_locked_at=now)
+                post_label_locked_at=_LOCKS_AT)
         if len(ids) < batch_size:
             break
     if total:

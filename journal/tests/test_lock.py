@@ -147,3 +147,20 @@ def test_concurrent_closes_give_one_200_and_the_rest_409(customer, api_for):
     for t in threads:
         t.join()
     assert sorted(statuses) == [200] + [409] * (workers - 1)
+
+
+@pytest.mark.postgres_only
+def test_postgres_refuses_updates_once_the_window_ended_even_before_the_worker_ran(customer, other_customer):
+    due = make_label(customer, make_order(customer, exit="101", closed_ago=timedelta(hours=25)))
+    assert due.post_label_locked_at is None  # the worker has not run yet
+    for sql in ("UPDATE trade_sentiment_labels SET post_label = 'FollowedPlan' WHERE id = %s",
+                "UPDATE trade_sentiment_labels SET journal_note = 'rewritten' WHERE id = %s"):
+        with pytest.raises(DatabaseError, match="locked"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [due.id])
+    TradeSentimentLabel.objects.filter(pk=due.pk).update(customer=other_customer)  # merge
+    assert sentiment_labels_lock_due() == 1  # the worker may still store the lock
+    due.refresh_from_db()
+    assert due.post_label_locked_at is not None and due.post_label is None and due.journal_note is None
+    recent = make_label(customer, make_order(customer, exit="101", closed_ago=timedelta(hours=23)))
+    TradeSentimentLabel.objects.filter(pk=recent.pk).update(post_label="FollowedPlan")  # window still open
