@@ -189,6 +189,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["raxx.parsers.SafeJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # ASCII-escaped JSON: an error detail echoing a lone surrogate ("\ud800") still encodes.
+    "UNICODE_JSON": False,
     "EXCEPTION_HANDLER": "raxx.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,

@@ -95,3 +95,10 @@ def test_absurdly_deep_json_is_a_400_not_a_500(api):
     response = api.post("/api/paper-orders", body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
+
+
+def test_a_lone_surrogate_echoed_in_an_error_is_a_400_not_a_500(api):
+    body = '{"symbol": "AAPL", "asset_type": "\\ud800", "quantity": "1", "cost_basis": "1", "close_price": "1"}'
+    response = api.post("/api/trading/close-position", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
