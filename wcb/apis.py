@@ -33,6 +33,8 @@ class PreciseDecimalField(serializers.DecimalField):
 
     def validate_precision(self, value):
         if value.is_finite():
+            if value.adjusted() >= self.max_digits:  # too many integer digits (1e308): quantize would raise
+                self.fail("max_digits", max_digits=self.max_digits)
             value = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
         return super().validate_precision(value)
 
