@@ -81,7 +81,11 @@ def trajectory_payload(snapshot: WcbSnapshot, horizon: str, now: datetime) -> di
     closes there is nothing to fetch.
     """
     p = _input(snapshot, horizon)
-    first, horizon_session, _ = horizon_session_for(p)
+    first, horizon_session, horizon_close = horizon_session_for(p)
+    if horizon == snapshot.tracking_horizon and snapshot.horizon_reached:
+        # A finalized row shows its whole window, even when the job that finalized it
+        # ran with an --as-of ahead of this server's clock (the values are final).
+        now = max(now, horizon_close)
     last_done = nyse.last_completed_session(now)
     if last_done is None or last_done < first:
         data = market_data.MarketData(symbol=snapshot.symbol, bars=(), actions=(), source="none")

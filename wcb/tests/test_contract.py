@@ -477,3 +477,52 @@ def test_admin_pages(admin_client, api, data_dir):
 
     snap = WcbSnapshot.objects.get()
     assert admin_client.get(f"/admin/wcb/wcbsnapshot/{snap.pk}/change/").status_code == 200
+
+
+def test_early_close_2026_11_27_with_an_as_of_run(api, data_dir, wcb_on):
+    """The day after Thanksgiving 2026 closes at 13:00 ET = 18:00 UTC (EST).
+
+    An outside tester may pick it even when the server clock is before it: the close is
+    accepted, stays pending, and ``wcb_run eod --as-of 2026-11-27`` finalizes it; the
+    render then shows the finalized window in full.
+    """
+    data_dir("THX", flat_bars(["2026-11-25", "2026-11-27", "2026-11-30"]))
+    r = close(api, symbol="THX", closed_at="2026-11-27T15:00:00Z")
+    assert r.status_code == 201, r.content
+    pid = r.json()["position_id"]
+    after = close(api, symbol="THX", closed_at="2026-11-27T18:30:00Z").json()["position_id"]
+    assert re.search(r"finalized=1\b", wcb_run("eod", "--as-of", "2026-11-27"))
+    body = api.get(RENDER.format(pid)).json()
+    assert_body_shape(body)
+    s = body["snapshot"]
+    assert (s["horizon_reached"], s["horizon_timestamp_utc"], s["would_have_pnl"]) == (
+        True, "2026-11-27T18:00:00Z", "50.000000")
+    assert body["trajectory"] == [["2026-11-27", 50.0]] and body["metadata"]["tracking_days"] == 1
+    assert body["metadata"]["data_as_of_utc"] == "2026-11-27T18:00:00Z"
+    # 13:30 ET is after the early close: Monday 2026-11-30, 16:00 EST = 21:00 UTC
+    assert re.search(r"finalized=1\b", wcb_run("eod", "--as-of", "2026-11-30"))
+    s = api.get(RENDER.format(after)).json()["snapshot"]
+    assert (s["horizon_reached"], s["horizon_timestamp_utc"]) == (True, "2026-11-30T21:00:00Z")
+
+
+def test_runs_without_as_of_finalize_past_positions(api, data_dir, wcb_on):
+    eod = close(api).json()["position_id"]
+    api.patch(SETTINGS, {"tracking_horizon": "monthly"}, format="json")
+    eom = close(api, quantity="-3", multiplier=10, cost_basis="100", close_price="98",
+                close_commission="2.50").json()["position_id"]
+    assert re.search(r"finalized=1\b", wcb_run("eod"))
+    assert re.search(r"finalized=1\b", wcb_run("eom"))
+    assert api.get(RENDER.format(eod)).json()["snapshot"]["would_have_pnl"] == "50.000000"
+    assert api.get(RENDER.format(eom)).json()["snapshot"]["would_have_pnl"] == "-332.500000"
+
+
+def test_close_is_recorded_with_the_flag_off_dark_phase(api, customer, data_dir, flags):
+    flags.off("FLAG_WCB_ENABLED")
+    pid = close(api).json()["position_id"]
+    flags.on("FLAG_WCB_ENABLED")
+    assert api.get(RENDER.format(pid)).status_code == 200
+
+
+def test_close_more_than_a_year_ahead_is_400(api, data_dir):
+    r = close(api, closed_at="2099-01-01T00:00:00Z")
+    assert r.status_code == 400 and "closed_at" in r.json()["detail"]
