@@ -526,3 +526,33 @@ def test_close_is_recorded_with_the_flag_off_dark_phase(api, customer, data_dir,
 def test_close_more_than_a_year_ahead_is_400(api, data_dir):
     r = close(api, closed_at="2099-01-01T00:00:00Z")
     assert r.status_code == 400 and "closed_at" in r.json()["detail"]
+
+
+def test_eod_dividend_in_the_window_after_an_after_hours_close(api, data_dir, wcb_on):
+    """Closed 2026-04-15 17:00 ET (after the close) → window = 2026-04-16, dividend 0.40 ex 04-16 counts.
+
+    would = (100 − 95) × 10 + 0.40 × 10 = 54; delta = 54 − 50 = 4. The fixture provider's corporate
+    actions are complete, so the EOD run of 04-16 finalizes (no dividend-lag hold).
+    """
+    data_dir("DIV", flat_bars(["2026-04-15", "2026-04-16", "2026-04-17"]),
+             [{"ca_type": "dividend", "ex_date": "2026-04-16", "cash_amount": "0.40"}])
+    pid = close(api, symbol="DIV", closed_at="2026-04-15T21:00:00Z").json()["position_id"]
+    assert re.search(r"finalized=1\b", wcb_run("eod", "--as-of", "2026-04-16"))
+    body = api.get(RENDER.format(pid)).json()
+    s = body["snapshot"]
+    assert (s["horizon_reached"], s["would_have_pnl"], s["delta_pnl"], s["dividends_in_window"]) == (
+        True, "54.000000", "4.000000", "0.400000")
+    assert body["trajectory"] == [["2026-04-16", 54.0]]
+
+
+def test_spinoff_and_near_eom_notes(api, data_dir, wcb_on):
+    data_dir("SP", flat_bars(["2026-04-27", "2026-04-28", "2026-04-29", "2026-04-30"]),
+             [{"ca_type": "spinoff", "ex_date": "2026-04-29"}])
+    api.patch(SETTINGS, {"tracking_horizon": "monthly"}, format="json")
+    pid = close(api, symbol="SP", closed_at="2026-04-27T15:00:00Z").json()["position_id"]
+    wcb_run("eom", "--as-of", "2026-04-30")
+    body = api.get(RENDER.format(pid)).json()
+    assert_body_shape(body)
+    assert body["snapshot"]["spinoff_detected"] is True and body["metadata"]["spinoff_note"]
+    assert body["metadata"]["near_eom_note"]  # 3 sessions left after 04-27
+    assert body["metadata"]["tracking_days"] == len(body["trajectory"]) == 4
