@@ -556,3 +556,78 @@ def test_spinoff_and_near_eom_notes(api, data_dir, wcb_on):
     assert body["snapshot"]["spinoff_detected"] is True and body["metadata"]["spinoff_note"]
     assert body["metadata"]["near_eom_note"]  # 3 sessions left after 04-27
     assert body["metadata"]["tracking_days"] == len(body["trajectory"]) == 4
+
+
+# ---------------------------------------------------------------- never a 500
+
+
+@pytest.mark.parametrize("body", [
+    {"symbol": "TST", "asset_type": "equity", "quantity": "1" * 200, "cost_basis": "1", "close_price": "1"},
+    {"symbol": "ＴＳＴ", "asset_type": "equity", "quantity": "1", "cost_basis": "1", "close_price": "1"},
+    {"symbol": "TST\x00", "asset_type": "equity", "quantity": "1", "cost_basis": "1", "close_price": "1"},
+    {"symbol": "TST", "asset_type": "equity", "quantity": "1e-30", "cost_basis": "1", "close_price": "1"},
+    {"symbol": "TST", "asset_type": "equity", "quantity": "-1e12", "cost_basis": "1", "close_price": "1"},
+    {"symbol": "TST", "asset_type": "equity", "quantity": "99999999.9999", "cost_basis": "999999.999999",
+     "close_price": "999999.999999", "multiplier": 100000},
+    {"symbol": "TST", "asset_type": "equity", "quantity": "1", "cost_basis": "1", "close_price": "1",
+     "close_commission": "999999.9999"},
+    {"symbol": "TST", "asset_type": "equity", "quantity": "1", "cost_basis": "1", "close_price": "1",
+     "closed_at": "2026-04-15T18:00:00+25:00"},
+    {"symbol": "TST", "asset_type": "equity", "quantity": "1", "cost_basis": "1", "close_price": "1",
+     "closed_at": "9999-12-31T23:59:59Z"},
+    {"symbol": "TST", "asset_type": "equity", "quantity": "1", "cost_basis": "1", "close_price": "1",
+     "closed_at": None},
+    {"symbol": ["TST"], "asset_type": ["equity"], "quantity": {"v": 1}, "cost_basis": [], "close_price": {}},
+])
+def test_close_position_fuzz_never_500(api, data_dir, body):
+    r = api.post(CLOSE, body, format="json")
+    assert r.status_code in (201, 400), (body, r.status_code, r.content)
+    assert "error" in r.json() or "position_id" in r.json()
+
+
+def test_huge_commission_renders_and_runs_without_500(api, data_dir, wcb_on):
+    r = close(api, quantity="1", cost_basis="1", close_price="1", close_commission="999999.9999")
+    assert r.status_code in (201, 400)
+    if r.status_code == 201:
+        wcb_run("eod", "--as-of", "2026-04-15")
+        assert api.get(RENDER.format(r.json()["position_id"])).status_code == 200
+
+
+def test_other_methods_are_json_405(api, db, wcb_on):
+    pid = uuid.uuid4()
+    for method, url in [("GET", CLOSE), ("PUT", CLOSE), ("DELETE", CLOSE), ("POST", RENDER.format(pid)),
+                        ("DELETE", RENDER.format(pid)), ("POST", SETTINGS), ("PUT", SETTINGS),
+                        ("DELETE", SETTINGS)]:
+        r = api.generic(method, url, "{}", content_type="application/json")
+        assert r.status_code in (403, 404, 405), (method, url, r.status_code)
+        assert "error" in r.json()
+
+
+def test_unauthenticated_and_garbage_tokens_are_401(client, db):
+    for url, method in [(CLOSE, "post"), (RENDER.format(uuid.uuid4()), "get"), (SETTINGS, "patch")]:
+        for header in [None, "Bearer", "Bearer x.y.z", "Basic Zm9vOmJhcg=="]:
+            extra = {"HTTP_AUTHORIZATION": header} if header else {}
+            r = getattr(client, method)(url, content_type="application/json", **extra)
+            assert r.status_code == 401, (url, header, r.status_code)
+
+
+def test_render_query_fuzz(api, data_dir, wcb_on):
+    pid = close(api).json()["position_id"]
+    for qs in ["?horizon=eod&horizon=eom", "?horizon=%00", "?horizon=" + "x" * 5000, "?other=1",
+               "?horizon[]=eod"]:
+        r = api.get(RENDER.format(pid) + qs)
+        assert r.status_code in (200, 422), (qs, r.status_code)
+
+
+@pytest.mark.postgres_only
+def test_sql_delete_of_a_closed_position_cascades_to_its_snapshot(api, data_dir):
+    """Design §3.1 DDL: the foreign key itself says ON DELETE CASCADE (not only the ORM)."""
+    from django.db import connection
+
+    pid = close(api).json()["position_id"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM closed_position_wcb_snapshots WHERE position_id = %s", [pid])
+        assert cursor.fetchone()[0] == 1
+        cursor.execute("DELETE FROM closed_positions WHERE id = %s", [pid])
+        cursor.execute("SELECT count(*) FROM closed_position_wcb_snapshots WHERE position_id = %s", [pid])
+        assert cursor.fetchone()[0] == 0
