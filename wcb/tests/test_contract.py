@@ -631,3 +631,29 @@ def test_sql_delete_of_a_closed_position_cascades_to_its_snapshot(api, data_dir)
         cursor.execute("DELETE FROM closed_positions WHERE id = %s", [pid])
         cursor.execute("SELECT count(*) FROM closed_position_wcb_snapshots WHERE position_id = %s", [pid])
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("content", [
+    "{not json", '{"symbol": "BAD", "bars": [{"date": "2026-04-15"}]}',
+    '{"symbol": "BAD", "bars": [{"date": "15/04/2026", "open": 1, "high": 1, "low": 1, "close": 1}]}',
+    '{"symbol": "BAD", "bars": [{"date": "2026-04-15", "open": "x", "high": 1, "low": 1, "close": "abc"}]}',
+    '{"symbol": "BAD", "bars": [], "corporate_actions": [{"ca_type": "dividend"}]}', "[]",
+])
+def test_a_broken_fixture_file_is_unavailable_not_500(api, data_dir, wcb_on, tmp_path, content):
+    pid = close(api, symbol="BAD").json()["position_id"]
+    (tmp_path / "BAD.json").write_text(content)
+    r = api.get(RENDER.format(pid))
+    assert (r.status_code, r.json()) == (503, {"error": "market_data_unavailable"})
+    line = wcb_run("eod", "--as-of", "2026-04-15")
+    assert re.search(r"finalized=0\b", line) and re.search(r"failed=1\b", line), line
+
+
+def test_a_rewritten_fixture_file_is_read_again(api, data_dir, wcb_on):
+    pid = close(api, symbol="RW").json()["position_id"]
+    data_dir("RW", flat_bars(["2026-04-15"], close="100"))
+    assert api.get(RENDER.format(pid) + "?horizon=eod").json()["trajectory"] == [["2026-04-15", 50.0]]
+    from django.core.cache import cache
+
+    cache.clear()
+    data_dir("RW", flat_bars(["2026-04-15"], close="101"))
+    assert api.get(RENDER.format(pid) + "?horizon=eod").json()["trajectory"] == [["2026-04-15", 60.0]]
