@@ -6,7 +6,7 @@ import logging
 import uuid
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -48,7 +48,10 @@ def decimal_string(value: Decimal | None, field_name: str) -> str | None:
     if value is None:
         return None
     places = WcbSnapshot._meta.get_field(field_name).decimal_places
-    return f"{Decimal(value).quantize(Decimal(1).scaleb(-places)):f}"
+    try:
+        return f"{Decimal(value).quantize(Decimal(1).scaleb(-places)):f}"
+    except InvalidOperation:  # a computed (never stored) value too wide to quantize: show it as it is
+        return f"{Decimal(value):f}"
 
 
 def _snapshot_for(*, customer: Customer, position_id: str) -> WcbSnapshot:
@@ -163,6 +166,9 @@ def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tie
             payload = trajectory_payload(snapshot, horizon, now)
         except market_data.MarketDataUnavailable:
             logger.warning("wcb render: market data unavailable for %s and nothing cached", snapshot.symbol)
+            raise ApplicationError(MARKET_DATA_UNAVAILABLE, status_code=503)
+        except ArithmeticError:  # prices the Decimal context cannot carry (e.g. 1e30): unusable data
+            logger.exception("wcb render: market data for %s could not be used", snapshot.symbol)
             raise ApplicationError(MARKET_DATA_UNAVAILABLE, status_code=503)
         except ValueError:  # a row the calendar cannot place (e.g. outside its range): nothing to show
             logger.exception("wcb render: snapshot %s could not be computed", snapshot.pk)

@@ -657,3 +657,22 @@ def test_a_rewritten_fixture_file_is_read_again(api, data_dir, wcb_on):
     cache.clear()
     data_dir("RW", flat_bars(["2026-04-15"], close="101"))
     assert api.get(RENDER.format(pid) + "?horizon=eod").json()["trajectory"] == [["2026-04-15", 60.0]]
+
+
+def test_no_market_data_file_stays_pending_as_unavailable(api, data_dir, wcb_on):
+    pid = close(api, symbol="NOFILE").json()["position_id"]
+    assert re.search(r"finalized=0 pending=1 failed=0", wcb_run("eod", "--as-of", "2026-04-15"))
+    body = api.get(RENDER.format(pid)).json()
+    assert_body_shape(body)
+    assert body["snapshot"]["data_source"] == "unavailable" and body["snapshot"]["horizon_reached"] is False
+    assert body["trajectory"] == [] and body["metadata"]["tracking_days"] == 0
+
+
+def test_absurd_fixture_prices_never_500(api, data_dir, wcb_on):
+    data_dir("ABS", flat_bars(["2026-04-15", "2026-04-16"], close="1e30"))
+    api.patch(SETTINGS, {"tracking_horizon": "monthly"}, format="json")
+    pid = close(api, symbol="ABS").json()["position_id"]
+    wcb_run("eod", "--as-of", "2026-04-30")
+    wcb_run("eom", "--as-of", "2026-04-30")
+    for qs in ("", "?horizon=eod", "?horizon=eom"):
+        assert api.get(RENDER.format(pid) + qs).status_code in (200, 503), qs
