@@ -327,10 +327,12 @@ def test_eod_before_the_horizon_stays_pending(api, data_dir, wcb_on):
     ("2026-04-18T15:00:00Z", "2026-04-20", "2026-04-20T20:00:00Z"),  # Saturday
     ("2026-04-03T15:00:00Z", "2026-04-06", "2026-04-06T20:00:00Z"),  # Good Friday 2026 (holiday)
     ("2026-04-16T02:00:00Z", "2026-04-16", "2026-04-16T20:00:00Z"),  # 22:00 ET on 04-15 → next session
+    ("2026-03-06T20:30:00Z", "2026-03-06", "2026-03-06T21:00:00Z"),  # 15:30 EST: before the 21:00 UTC close
+    ("2026-03-09T20:30:00Z", "2026-03-10", "2026-03-10T20:00:00Z"),  # 16:30 EDT (DST began 03-08)
 ])
 def test_effective_first_session_and_eod_horizon(api, data_dir, wcb_on, closed_at, first, horizon_utc):
-    data_dir("FLAT", flat_bars(["2026-04-02", "2026-04-06", "2026-04-15", "2026-04-16", "2026-04-17",
-                                "2026-04-20"]))
+    data_dir("FLAT", flat_bars(["2026-03-06", "2026-03-10", "2026-04-02", "2026-04-06", "2026-04-15",
+                                "2026-04-16", "2026-04-17", "2026-04-20"]))
     pid = close(api, symbol="FLAT", closed_at=closed_at).json()["position_id"]
     wcb_run("eod", "--as-of", "2026-04-20")
     body = api.get(RENDER.format(pid)).json()
