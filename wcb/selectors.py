@@ -49,7 +49,8 @@ def decimal_string(value: Decimal | None, field_name: str) -> str | None:
         return None
     places = WcbSnapshot._meta.get_field(field_name).decimal_places
     try:
-        return f"{Decimal(value).quantize(Decimal(1).scaleb(-places)):f}"
+        value = Decimal(value).quantize(Decimal(1).scaleb(-places))
+        return f"{abs(value) if value == 0 else value:f}"  # never "-0.000000"
     except InvalidOperation:  # a computed (never stored) value too wide to quantize: show it as it is
         return f"{Decimal(value):f}"
 
@@ -96,7 +97,7 @@ def trajectory_payload(snapshot: WcbSnapshot, horizon: str, now: datetime) -> di
         data = market_data.get_market_data(snapshot.symbol, first, min(horizon_session, last_done))
     result = compute(p, data, as_of=now)
     return {
-        "trajectory": [[d.isoformat(), float(v)] for d, v in result.trajectory],
+        "trajectory": [[d.isoformat(), float(v) + 0.0] for d, v in result.trajectory],  # + 0.0: no -0.0
         "tracking_days": len(result.trajectory),
         "near_eom_note": getattr(result, "near_eom_note", None),
         "options_caveat": result.options_caveat,

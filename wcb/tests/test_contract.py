@@ -678,3 +678,14 @@ def test_absurd_fixture_prices_never_500(api, data_dir, wcb_on):
     wcb_run("eom", "--as-of", "2026-04-30")
     for qs in ("", "?horizon=eod", "?horizon=eom"):
         assert api.get(RENDER.format(pid) + qs).status_code in (200, 503), qs
+
+
+def test_flat_short_is_zero_not_negative_zero(api, data_dir, wcb_on):
+    """Short 10 at 100, bought back at 100, no commission: actual = (100 − 100) × (−10) = 0."""
+    data_dir("ZERO", flat_bars(["2026-04-15"], close="100"))
+    pid = close(api, symbol="ZERO", quantity="-10", cost_basis="100", close_price="100").json()["position_id"]
+    wcb_run("eod", "--as-of", "2026-04-15")
+    r = api.get(RENDER.format(pid))
+    s = r.json()["snapshot"]
+    assert (s["actual_pnl"], s["would_have_pnl"], s["delta_pnl"]) == ("0.000000", "0.000000", "0.000000")
+    assert '"-0' not in r.content.decode() and "-0.0]" not in r.content.decode()
