@@ -192,7 +192,7 @@ def test_render_error_codes(api_for, customer, other_customer, data_dir, wcb_on)
     r = api_for(customer, "pro").get(url + "?horizon=eom")
     assert (r.status_code, r.json()) == (403, {"error": "tier_insufficient"})
     r = pro_plus.get(url + "?horizon=weekly")
-    assert r.status_code == 422 and r.json()["error"] == "invalid_horizon"
+    assert (r.status_code, r.json()) == (422, {"error": "invalid_horizon", "detail": "horizon must be eod or eom"})
     for bad in ["", "EOD", "eod ", "1", "null"]:
         r = pro_plus.get(url, {"horizon": bad})
         assert r.status_code == 422 and r.json()["error"] == "invalid_horizon", bad
@@ -405,7 +405,7 @@ def test_settings_patch(api_for, customer, data_dir):
     events = AuditEvent.objects.filter(customer=customer, event_type="wcb_setting_changed").count()
     for bad in ["weekly", "", None, 1, ["monthly"], {"x": 1}, "MONTHLY", "eom"]:
         r = pro_plus.patch(SETTINGS, {"tracking_horizon": bad}, format="json")
-        assert r.status_code == 422 and r.json()["error"] == "invalid_value", bad
+        assert (r.status_code, r.json()) == (422, {"error": "invalid_value"}), bad
     r = pro_plus.patch(SETTINGS, {}, format="json")
     assert r.status_code == 422 and r.json()["error"] == "invalid_value"
     for raw, ctype in [("nope", "application/json"), ("[]", "application/json"), ("x=1", "text/plain")]:
