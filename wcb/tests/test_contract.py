@@ -689,3 +689,30 @@ def test_flat_short_is_zero_not_negative_zero(api, data_dir, wcb_on):
     s = r.json()["snapshot"]
     assert (s["actual_pnl"], s["would_have_pnl"], s["delta_pnl"]) == ("0.000000", "0.000000", "0.000000")
     assert '"-0' not in r.content.decode() and "-0.0]" not in r.content.decode()
+
+
+def test_design_7_3_example_with_the_shipped_fixtures(api, db, wcb_on, settings):
+    """The §7.3 example position on the shipped AAPL file: 50 AAPL, cost 170.12, closed
+    2026-04-15 19:45Z at 182.34 → actual 611; held to that close C (read from the file):
+    would = (C − 170.12) × 50; delta = would − 611 (no dividend or split on that day)."""
+    from pathlib import Path
+
+    import wcb
+
+    settings.MARKET_DATA_PROVIDER = "fixture"
+    settings.MARKET_DATA_FIXTURES_DIR = str(Path(wcb.__file__).parent / "fixtures" / "market_data")  # shipped
+    doc = json.loads((Path(settings.MARKET_DATA_FIXTURES_DIR) / "AAPL.json").read_text())
+    c = Decimal(next(b["close"] for b in doc["bars"] if b["date"] == "2026-04-15"))
+    would = (c - Decimal("170.12")) * 50
+    r = close(api, symbol="AAPL", quantity="50", cost_basis="170.12", close_price="182.34",
+              closed_at="2026-04-15T19:45:00Z")
+    pid = r.json()["position_id"]
+    assert re.search(r"finalized=1\b", wcb_run("eod", "--as-of", "2026-04-15"))
+    body = api.get(RENDER.format(pid)).json()
+    assert_body_shape(body)
+    s = body["snapshot"]
+    assert (s["close_price"], s["cost_basis"], s["position_size_signed"], s["actual_pnl"]) == (
+        "182.340000", "170.120000", "50.0000", "611.000000")
+    assert (s["horizon_timestamp_utc"], s["horizon_price"], s["would_have_pnl"], s["delta_pnl"]) == (
+        "2026-04-15T20:00:00Z", f"{c:.6f}", f"{would:.6f}", f"{would - 611:.6f}")
+    assert body["trajectory"] == [["2026-04-15", float(would)]] and body["metadata"]["tracking_days"] == 1
