@@ -25,6 +25,10 @@ from .services import (PAID_TIERS, TIER_HORIZONS, closed_position_record, positi
 INVALID_HORIZON = "invalid_horizon"
 INVALID_VALUE = "invalid_value"
 EARLIEST_CLOSE = timezone.datetime(2015, 1, 2, tzinfo=dt_timezone.utc)  # the trading calendar's range starts here
+# The contract does not forbid a closed_at ahead of the server clock (a test clock, a
+# backfill): it is accepted and simply stays pending until its horizon closes. The
+# bound keeps the horizon inside the trading calendar (built to at least now + 400 days).
+LATEST_CLOSE_AHEAD = timedelta(days=366)
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
 
 
@@ -33,6 +37,8 @@ class PreciseDecimalField(serializers.DecimalField):
 
     def validate_precision(self, value):
         if value.is_finite():
+            if value.adjusted() >= self.max_digits:  # too many integer digits (1e308): quantize would raise
+                self.fail("max_digits", max_digits=self.max_digits)
             value = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
         return super().validate_precision(value)
 
@@ -80,8 +86,8 @@ class ClosePositionApi(APIView):
         def validate_closed_at(self, value):
             if value.tzinfo is None:
                 value = value.replace(tzinfo=dt_timezone.utc)
-            if value > timezone.now() + timedelta(minutes=5):
-                raise serializers.ValidationError("Must not be in the future.")
+            if value > timezone.now() + LATEST_CLOSE_AHEAD:
+                raise serializers.ValidationError("Must be within a year from now (the trading calendar's range).")
             if value < EARLIEST_CLOSE:
                 raise serializers.ValidationError("Must be on or after 2015-01-02.")
             return value

@@ -47,7 +47,9 @@ a result never contains anything from after the moment it describes.
 ``horizon_reached`` (safe to finalize) needs all of:
   1. the horizon session's close is at or before ``as_of``;
   2. the horizon session has a bar;
-  3. the dividend-lag rule of design §5.3. Our reading: when a counted dividend has
+  3. the dividend-lag rule of design §5.3, for remote providers only (``LAGGED_SOURCES``:
+     Alpaca / Alpha Vantage publish corporate actions with a lag; the offline fixture
+     files are complete, so fixture data is never held). Our reading: when a counted dividend has
      its ex-date ON the horizon session, the result is finalized only once the session
      after the horizon has closed too (i.e. by the next trading day's job run), so a
      late or corrected corporate-actions record for that ex-date is picked up before
@@ -97,6 +99,7 @@ OPTION_ASSET_TYPES = ("call", "put", "multi_leg")
 ASSET_TYPES = (ASSET_EQUITY, *OPTION_ASSET_TYPES)
 
 DATA_UNAVAILABLE = "unavailable"
+LAGGED_SOURCES = ("alpaca", "alpha_vantage")  # providers the dividend-lag rule applies to
 NEAR_EOM_SESSIONS = 3
 
 _MONEY = Decimal("0.000001")
@@ -238,7 +241,9 @@ def compute(p: PositionInput, data: MarketData, *, as_of: datetime) -> WcbResult
         would = _q(_pnl(p, horizon_bar.close, win.r(horizon), win.D(horizon)))
         delta = would - actual
 
-    dividend_on_horizon = any(div.ex_date == horizon for div in win.dividends)
+    # The lag guards against a remote provider publishing an ex-date-T dividend late; the
+    # offline fixture provider's corporate actions are complete by construction.
+    dividend_on_horizon = data.source in LAGGED_SOURCES and any(div.ex_date == horizon for div in win.dividends)
     lag_satisfied = not dividend_on_horizon or (last_done is not None and last_done > horizon)
     horizon_reached = horizon_bar is not None and as_of >= horizon_ts and lag_satisfied
     finalizable_after = nyse.session_close_utc(nyse.next_session(horizon)) if dividend_on_horizon else horizon_ts

@@ -6,7 +6,7 @@ import logging
 import uuid
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -48,7 +48,11 @@ def decimal_string(value: Decimal | None, field_name: str) -> str | None:
     if value is None:
         return None
     places = WcbSnapshot._meta.get_field(field_name).decimal_places
-    return f"{Decimal(value).quantize(Decimal(1).scaleb(-places)):f}"
+    try:
+        value = Decimal(value).quantize(Decimal(1).scaleb(-places))
+        return f"{abs(value) if value == 0 else value:f}"  # never "-0.000000"
+    except InvalidOperation:  # a computed (never stored) value too wide to quantize: show it as it is
+        return f"{Decimal(value):f}"
 
 
 def _snapshot_for(*, customer: Customer, position_id: str) -> WcbSnapshot:
@@ -81,7 +85,11 @@ def trajectory_payload(snapshot: WcbSnapshot, horizon: str, now: datetime) -> di
     closes there is nothing to fetch.
     """
     p = _input(snapshot, horizon)
-    first, horizon_session, _ = horizon_session_for(p)
+    first, horizon_session, horizon_close = horizon_session_for(p)
+    if horizon == snapshot.tracking_horizon and snapshot.horizon_reached:
+        # A finalized row shows its whole window, even when the job that finalized it
+        # ran with an --as-of ahead of this server's clock (the values are final).
+        now = max(now, horizon_close)
     last_done = nyse.last_completed_session(now)
     if last_done is None or last_done < first:
         data = market_data.MarketData(symbol=snapshot.symbol, bars=(), actions=(), source="none")
@@ -89,7 +97,7 @@ def trajectory_payload(snapshot: WcbSnapshot, horizon: str, now: datetime) -> di
         data = market_data.get_market_data(snapshot.symbol, first, min(horizon_session, last_done))
     result = compute(p, data, as_of=now)
     return {
-        "trajectory": [[d.isoformat(), float(v)] for d, v in result.trajectory],
+        "trajectory": [[d.isoformat(), float(v) + 0.0] for d, v in result.trajectory],  # + 0.0: no -0.0
         "tracking_days": len(result.trajectory),
         "near_eom_note": getattr(result, "near_eom_note", None),
         "options_caveat": result.options_caveat,
@@ -159,6 +167,9 @@ def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tie
             payload = trajectory_payload(snapshot, horizon, now)
         except market_data.MarketDataUnavailable:
             logger.warning("wcb render: market data unavailable for %s and nothing cached", snapshot.symbol)
+            raise ApplicationError(MARKET_DATA_UNAVAILABLE, status_code=503)
+        except ArithmeticError:  # prices the Decimal context cannot carry (e.g. 1e30): unusable data
+            logger.exception("wcb render: market data for %s could not be used", snapshot.symbol)
             raise ApplicationError(MARKET_DATA_UNAVAILABLE, status_code=503)
         except ValueError:  # a row the calendar cannot place (e.g. outside its range): nothing to show
             logger.exception("wcb render: snapshot %s could not be computed", snapshot.pk)

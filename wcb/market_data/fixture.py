@@ -8,21 +8,27 @@
                        {"ca_type": "spinoff", "ex_date": "2026-06-20"}]}
 ```
 
-Prices are raw. A symbol without a file has no market data (empty lists). Parsed
-files are memoised per (path, mtime), so a job run reads each file once.
+Prices are raw. A symbol without a file has no market data (empty lists). A file
+that cannot be parsed is a provider failure (``MarketDataUnavailable``: rows stay
+pending, the render answers 503), never a 500. Parsed files are memoised per
+(path, mtime in ns, size), so a job run reads each file once and a rewritten file
+is read again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
-from .base import CA_TYPES, Bar, CorporateAction
+from .base import CA_TYPES, Bar, CorporateAction, MarketDataUnavailable
+
+logger = logging.getLogger(__name__)
 
 _SAFE_SYMBOL = re.compile(r"^[A-Z0-9.\-]{1,16}$")
 
@@ -32,7 +38,7 @@ def _dec(value) -> Decimal | None:
 
 
 @lru_cache(maxsize=256)
-def _load(path: str, mtime: float) -> tuple[tuple[Bar, ...], tuple[CorporateAction, ...]]:
+def _load(path: str, mtime_ns: int, size: int) -> tuple[tuple[Bar, ...], tuple[CorporateAction, ...]]:
     with open(path, encoding="utf-8") as fh:
         doc = json.load(fh)
     bars = tuple(
@@ -82,10 +88,14 @@ class FixtureProvider:
             return (), ()
         path = self.directory / f"{symbol}.json"
         try:
-            mtime = path.stat().st_mtime
+            stat = path.stat()
         except OSError:
             return (), ()
-        return _load(str(path), mtime)
+        try:
+            return _load(str(path), stat.st_mtime_ns, stat.st_size)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, InvalidOperation) as exc:
+            logger.error("market data fixture %s could not be read: %r", path, exc)
+            raise MarketDataUnavailable(f"fixture file {path.name} could not be read: {exc!r}") from exc
 
     def get_bars(self, symbol: str, start: date, end: date) -> list[Bar]:
         bars, _ = self._read(symbol)

@@ -272,7 +272,8 @@ def test_dividend_on_the_horizon_session_waits_for_the_next_session():
     # close 20:00 UTC. Dividend 0.51 ex 03-13 (close-date 03-12 < 03-13 ≤ 03-13: counted).
     # would = (61.80 − 60) × 200 + 0.51 × 200 = 360 + 102 = 462.00
     p = pos(quantity=D("200"), cost_basis=D("60"), close_price=D("62"), closed_at=at(2026, 3, 12, 22, 30))
-    md = data([bar(date(2026, 3, 13), "61.80"), bar(date(2026, 3, 16), "61")], [div(date(2026, 3, 13), "0.51")])
+    md = data([bar(date(2026, 3, 13), "61.80"), bar(date(2026, 3, 16), "61")], [div(date(2026, 3, 13), "0.51")],
+              source="alpaca")
     same_day_run = compute(p, md, as_of=at(2026, 3, 13, 22))  # EOD job on the horizon day
     assert same_day_run.finalizable_after_utc == at(2026, 3, 16, 20)  # Monday's close (EDT)
     assert same_day_run.would_have_pnl == D("462")
@@ -285,6 +286,16 @@ def test_dividend_on_the_horizon_session_waits_for_the_next_session():
     assert next_run.would_have_pnl == D("462")
     assert next_run.trajectory == ((date(2026, 3, 13), D("462.00")),)  # never past the horizon
     assert not any("dividend went ex" in n for n in next_run.notes)
+
+
+def test_fixture_data_is_never_held_by_the_dividend_lag():
+    # Same position and data from the offline fixture provider: its corporate actions are
+    # complete, so the EOD run on the horizon day finalizes (462.00 as above).
+    p = pos(quantity=D("200"), cost_basis=D("60"), close_price=D("62"), closed_at=at(2026, 3, 12, 22, 30))
+    md = data([bar(date(2026, 3, 13), "61.80")], [div(date(2026, 3, 13), "0.51")], source="fixture")
+    result = compute(p, md, as_of=at(2026, 3, 13, 22))
+    assert result.horizon_reached is True and result.would_have_pnl == D("462")
+    assert result.finalizable_after_utc == at(2026, 3, 13, 20)
 
 
 # --- when the position closed -------------------------------------------------------------
@@ -600,7 +611,8 @@ def test_eom_dividend_on_the_month_last_session_is_held_into_the_next_month():
     # The EOM beat at 02:00 UTC on 12-01 is still before the next session's close
     # (Tue 12-01 21:00 UTC): held; finalizable after that close.
     p = pos(quantity=D("100"), cost_basis=D("60"), close_price=D("61"), closed_at=at(2026, 11, 24, 15), horizon=HORIZON_EOM)
-    md = data(month(date(2026, 11, 24), date(2026, 12, 1), "61", d2026_11_30="62"), [div(date(2026, 11, 30), "0.53")])
+    md = data(month(date(2026, 11, 24), date(2026, 12, 1), "61", d2026_11_30="62"), [div(date(2026, 11, 30), "0.53")],
+              source="alpaca")
     eom_beat = compute(p, md, as_of=at(2026, 12, 1, 2))
     assert eom_beat.would_have_pnl == D("253")
     assert eom_beat.horizon_reached is False

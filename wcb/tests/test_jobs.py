@@ -30,6 +30,16 @@ def fetches(monkeypatch):
     return calls
 
 
+@pytest.fixture
+def as_alpaca(monkeypatch):
+    """The fixture files served as if Alpaca answered (the dividend-lag rule applies to remote data)."""
+    import dataclasses
+
+    real = market_data.get_market_data
+    monkeypatch.setattr(market_data, "get_market_data",
+                        lambda symbol, start, end: dataclasses.replace(real(symbol, start, end), source="alpaca"))
+
+
 def test_eod_finalizes_with_the_contract_arithmetic(market, record):
     position = record()  # 10 × (110 − 90) − 1 = 199
     summary = jobs.run_manual("eod", now=as_of(APR15))
@@ -110,7 +120,7 @@ def test_no_market_data_marks_unavailable_and_stays_pending(market, record):
     assert snap.data_source == "unavailable" and snap.horizon_reached is False
 
 
-def test_dividend_on_the_horizon_session_waits_one_session(market, record):
+def test_dividend_on_the_horizon_session_waits_one_session(market, record, as_alpaca):
     market.write("ACME", actions=[{"ca_type": "dividend", "ex_date": "2026-04-16", "cash_amount": "0.50"}])
     record(closed_at=datetime(2026, 4, 16, 15, 0, tzinfo=UTC))  # horizon 2026-04-16, ex-date the 16th... not counted
     record(closed_at=datetime(2026, 4, 15, 21, 0, tzinfo=UTC))  # after the 15th's close → horizon the 16th, counted
@@ -251,7 +261,7 @@ def test_a_row_too_wide_for_its_columns_fails_alone(market, record):
     assert WcbSnapshot.objects.get(symbol="HUGE").horizon_reached is False
 
 
-def test_eom_row_held_by_the_dividend_lag_finalizes_on_the_next_day(market, customer, record):
+def test_eom_row_held_by_the_dividend_lag_finalizes_on_the_next_day(market, customer, record, as_alpaca):
     from wcb.models import WcbSetting
 
     market.write("ACME", actions=[{"ca_type": "dividend", "ex_date": "2026-04-30", "cash_amount": "0.40"}])
