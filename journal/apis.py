@@ -124,7 +124,10 @@ class PaperOrderCloseApi(APIView):
         data = _validated(self.PaperOrderCloseInputSerializer, request.data)
         order = services.paper_order_close(customer=request.user, order_id=order_id, exit_price=data["exit_price"],
                                            tier=token_tier(request))
-        return Response({"order": order_dict(order)})
+        position = order.closed_position  # recorded for What Could've Been (CONTRACTS §4)
+        return Response({"order": order_dict(order),
+                         "position_id": str(position.id) if position else None,
+                         "wcb_tracking": bool(position and position.wcb_tracking)})
 
 
 class SentimentLabelCreateApi(APIView):

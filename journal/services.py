@@ -83,12 +83,12 @@ def paper_order_close(*, customer: Customer, order_id: int, exit_price: Decimal,
     order.save(update_fields=["exit_price", "status", "closed_at", "realized_pnl"])
     audit_log("paper_order_closed", customer=customer,
               data={"order_id": order.id, "exit_price": str(exit_price), "realized_pnl": str(order.realized_pnl)})
-    _record_closed_position(customer=customer, order=order, tier=tier)
+    order.closed_position = _record_closed_position(customer=customer, order=order, tier=tier)
     logger.info("paper order %s closed", order.id)
     return order
 
 
-def _record_closed_position(*, customer: Customer, order: PaperOrder, tier: str | None) -> None:
+def _record_closed_position(*, customer: Customer, order: PaperOrder, tier: str | None):
     """Closing a paper order records a closed position for What Could've Been (CONTRACTS §4),
     in the caller's transaction. A paper trade too large for WCB's columns is still closed;
     it is just not tracked there."""
@@ -96,8 +96,8 @@ def _record_closed_position(*, customer: Customer, order: PaperOrder, tier: str 
     if position_bounds_error(quantity=quantity, multiplier=1, cost_basis=order.entry_price,
                              close_price=order.exit_price) or not _fits_wcb_columns(order):
         logger.info("paper order %s is outside WCB's bounds; no closed position recorded", order.id)
-        return
-    closed_position_record(customer=customer, tier=tier, symbol=order.symbol, asset_type="equity",
+        return None
+    return closed_position_record(customer=customer, tier=tier, symbol=order.symbol, asset_type="equity",
                            quantity=quantity, cost_basis=order.entry_price, close_price=order.exit_price,
                            closed_at=order.closed_at)
 

@@ -21,6 +21,7 @@ def test_closing_a_paper_order_records_a_tracked_position_for_paid_tiers(api_for
     assert position.closed_at == PaperOrder.objects.get(pk=order.pk).closed_at
     snapshot = WcbSnapshot.objects.get(position=position)
     assert snapshot.user_id == customer.id and snapshot.tracking_horizon == "close_of_market_only"
+    assert (response.json()["position_id"], response.json()["wcb_tracking"]) == (str(position.id), True)
 
 
 @pytest.mark.parametrize("tier", ["free", None])
