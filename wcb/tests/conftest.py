@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from wcb import calendar as nyse
+from wcb import market_data
 from wcb.services import closed_position_record
 
 # A close at 18:00 UTC on Wednesday 2026-04-15 (14:00 ET, before the 16:00 close).
@@ -58,3 +59,17 @@ def record(customer):
 
 def as_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+
+
+@pytest.fixture
+def fetches(monkeypatch):
+    """Counts provider fetches per symbol (the real fixture provider still answers)."""
+    calls = []
+    real = market_data.get_market_data
+
+    def counting(symbol, start, end):
+        calls.append(symbol)
+        return real(symbol, start, end)
+
+    monkeypatch.setattr(market_data, "get_market_data", counting)
+    return calls

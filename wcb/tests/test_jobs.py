@@ -17,20 +17,6 @@ APR15, APR16, APR30, MAY1 = date(2026, 4, 15), date(2026, 4, 16), date(2026, 4, 
 
 
 @pytest.fixture
-def fetches(monkeypatch):
-    """Counts provider fetches per symbol (the real fixture provider still answers)."""
-    calls = []
-    real = market_data.get_market_data
-
-    def counting(symbol, start, end):
-        calls.append(symbol)
-        return real(symbol, start, end)
-
-    monkeypatch.setattr(market_data, "get_market_data", counting)
-    return calls
-
-
-@pytest.fixture
 def as_alpaca(monkeypatch):
     """The fixture files served as if Alpaca answered (the dividend-lag rule applies to remote data)."""
     import dataclasses

@@ -20,19 +20,6 @@ def wcb_on(flags):
 
 
 @pytest.fixture
-def fetches(monkeypatch):
-    calls = []
-    real = market_data.get_market_data
-
-    def counting(symbol, start, end):
-        calls.append(symbol)
-        return real(symbol, start, end)
-
-    monkeypatch.setattr(market_data, "get_market_data", counting)
-    return calls
-
-
-@pytest.fixture
 def provider_down(monkeypatch):
     def down(symbol, start, end):
         raise market_data.MarketDataUnavailable("HTTP 503 from the provider")
