@@ -636,8 +636,13 @@ def test_merge_twice_is_refused():
         run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--yes")
 
 
+@pytest.mark.postgres_only  # the child process needs a database it can reach: the test database
 def test_merge_shell_refusal_exit_code_and_message():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "raxx.settings_test"}
+    from django.db import connection
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "raxx.settings_test", "DATABASE_URL": url}
     result = subprocess.run([sys.executable, "manage.py", "merge_accounts", "--primary", str(uuid.uuid4()),
                              "--secondary", str(uuid.uuid4()), "--dry-run"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
