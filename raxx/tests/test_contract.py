@@ -241,6 +241,24 @@ def test_unknown_sub_provisions_the_customer():
     assert Customer.objects.filter(pk=sub).count() == 1
 
 
+@pytest.mark.parametrize("email", [5, ["a@example.test"], "not an email", "a" * 300 + "@example.test"])
+def test_a_malformed_email_claim_is_ignored_never_a_500(email):
+    from raxx.models import Customer
+
+    sub = uuid.uuid4()
+    response = get_me(hs256(payload(sub, email=email)))
+    assert response.status_code == 200 and response.json()["email"] is None
+    assert Customer.objects.get(pk=sub).email is None
+
+
+@pytest.mark.parametrize("tier", [["pro"], {"t": "pro"}, 1])
+def test_a_malformed_tier_claim_is_no_tier(tier):
+    token = hs256(payload(tier=tier))
+    assert get_me(token).json()["tier"] is None
+    assert_error(client_with(token).get(f"/api/positions/{uuid.uuid4()}/what-could-have-been"), 403,
+                 "tier_insufficient")
+
+
 def test_tier_comes_from_the_token_of_each_request():
     sub = uuid.uuid4()
     assert get_me(issue("--sub", str(sub), "--tier", "pro_plus")).json()["tier"] == "pro_plus"
