@@ -269,6 +269,9 @@ try:  # whitenoise warns about a missing folder before the first collectstatic
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 except OSError:
     pass
+# Serve app static files (admin, Swagger UI from the sidecar) straight from the apps
+# when they are not collected yet: /api/docs works offline in a fresh clone and in tests.
+WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage" if PRODUCTION else "django.contrib.staticfiles.storage.StaticFilesStorage"},
