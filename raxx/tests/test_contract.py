@@ -154,6 +154,15 @@ def test_malformed_token_is_401(header):
     assert_error(get_me(header=header), 401)
 
 
+@pytest.mark.parametrize("ttl", ["-60", "0"])
+def test_issue_token_with_a_non_positive_ttl_mints_an_expired_token(ttl):
+    err = io.StringIO()
+    out = io.StringIO()
+    call_command("issue_token", "--sub", str(uuid.uuid4()), "--tier", "pro", "--ttl", ttl, stdout=out, stderr=err)
+    assert "expired" in err.getvalue()
+    assert_error(get_me(out.getvalue().strip().splitlines()[-1]), 401)
+
+
 def test_expired_token_is_401():
     assert_error(get_me(hs256(payload(exp=int(time.time()) - 10, iat=int(time.time()) - 100))), 401)
 
