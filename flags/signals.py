@@ -29,6 +29,10 @@ def remember_old_state(sender, instance: Flag, **kwargs):
 
 @receiver(post_save, sender=Flag)
 def audit_flag_saved(sender, instance: Flag, created: bool, **kwargs):
+    # waffle flushes its cache only on commit; flush now as well, so the next request
+    # in this very transaction (a test, a shell session, a command's atomic block)
+    # never reads the old state from the cache. The on-commit flush still follows.
+    instance.flush()
     old, new = getattr(instance, "_audit_old_state", None), flag_state(instance)
     if old == new:
         return
@@ -37,6 +41,7 @@ def audit_flag_saved(sender, instance: Flag, created: bool, **kwargs):
 
 @receiver(post_delete, sender=Flag)
 def audit_flag_deleted(sender, instance: Flag, **kwargs):
+    instance.flush()
     audit_log("flag_changed", data={"flag": instance.name, "old": flag_state(instance), "new": None})
 
 
@@ -45,6 +50,7 @@ def audit_flag_deleted(sender, instance: Flag, **kwargs):
 def audit_flag_targets(sender, instance, action: str, pk_set, **kwargs):
     if action not in ("post_add", "post_remove", "post_clear") or not isinstance(instance, Flag):
         return
+    instance.flush()
     target = "users" if sender is Flag.users.through else "groups"
     audit_log("flag_changed", data={"flag": instance.name, "targets": target, "action": action.removeprefix("post_"),
                                     "ids": sorted(pk_set or [])})

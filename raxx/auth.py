@@ -11,6 +11,8 @@ from datetime import timedelta
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
@@ -67,11 +69,23 @@ class QueueJWTAuthentication(JWTAuthentication):
             customer_id = uuid.UUID(str(validated_token["sub"]))
         except (KeyError, ValueError, TypeError):
             raise InvalidToken("Token has no valid 'sub' claim.")
-        customer = customer_for_token(customer_id, email=validated_token.get("email"))
+        customer = customer_for_token(customer_id, email=token_email(validated_token.get("email")))
         if customer.is_tombstoned:
             raise AuthenticationFailed("This account is closed.", code="account_closed")
         _actor.set(f"customer:{customer.id}")
         return customer
+
+
+def token_email(value) -> str | None:
+    """The optional ``email`` claim when it is a plausible address; anything else is ignored
+    (a malformed claim must never fail the request or reach the database)."""
+    if not isinstance(value, str) or len(value) > Customer._meta.get_field("email").max_length:
+        return None
+    try:
+        validate_email(value)
+    except ValidationError:
+        return None
+    return value
 
 
 def customer_for_token(customer_id: uuid.UUID, *, email: str | None = None) -> Customer:

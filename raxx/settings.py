@@ -206,6 +206,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "raxx.schema.contract_path_names",
+    ],
 }
 
 # --- Flags (django-waffle) ------------------------------------------------
@@ -268,6 +272,9 @@ try:  # whitenoise warns about a missing folder before the first collectstatic
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 except OSError:
     pass
+# Serve app static files (admin, Swagger UI from the sidecar) straight from the apps
+# when they are not collected yet: /api/docs works offline in a fresh clone and in tests.
+WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage" if PRODUCTION else "django.contrib.staticfiles.storage.StaticFilesStorage"},

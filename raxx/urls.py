@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from .apis import MeApi
 from .health import healthz
+from .schema import SchemaView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema", SchemaView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/me", MeApi.as_view(), name="me"),
     path("api/", include("journal.urls")),

@@ -166,7 +166,7 @@ def test_erase_command_prints_counts_and_needs_yes_without_tty(full, monkeypatch
     assert Order.objects.filter(customer=full).exists()
     call_command("dsr_erase", "--user", str(full.pk), "--yes")
     out = capsys.readouterr().out
-    assert "accounts_testapp.Order: 2 deleted" in out and "Erased" in out
+    assert "accounts_testapp.Order (accounts_test_orders): 2 deleted" in out and "Erased" in out
     with pytest.raises(CommandError, match="already erased"):
         call_command("dsr_erase", "--user", str(full.pk), "--yes")
 

@@ -245,7 +245,7 @@ def test_command_merges_with_yes_and_reports_progress(two_accounts, capsys):
     call_command("merge_accounts", "--primary", str(primary.pk), "--secondary", str(secondary.pk), "--yes")
     captured = capsys.readouterr()
     assert "Merged" in captured.out and "[1/" in captured.err
-    assert "accounts_testapp.Order.customer: 2 moved" in captured.out.split("Merged")[0].split("Nothing")[0]
+    assert "accounts_testapp.Order.customer (accounts_test_orders): 2 moved" in captured.out.split("Merged")[0].split("Nothing")[0]
     assert AuditEvent.objects.get(event_type="account_merged").actor == "cli:merge_accounts"
 
 

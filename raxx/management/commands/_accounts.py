@@ -2,6 +2,7 @@
 
 import sys
 
+from django.apps import apps
 from django.core.management.base import CommandError
 
 from raxx.merge import AccountsRefused
@@ -21,3 +22,14 @@ def confirm(command, *, yes: bool, question: str, word: str) -> None:
 
 def refused(exc: AccountsRefused) -> CommandError:
     return CommandError(f"{exc.message} [{exc.code}]")
+
+
+def table_of(key: str) -> str:
+    """``journal.PaperOrder`` or ``journal.PaperOrder.customer`` → ``paper_orders`` (the database table)."""
+    parts = key.split(".")
+    for label in (".".join(parts[:2]),):
+        try:
+            return apps.get_model(label)._meta.db_table
+        except (LookupError, ValueError):
+            pass
+    return key

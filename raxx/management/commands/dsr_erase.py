@@ -4,7 +4,7 @@ from raxx.audit import acting_as
 from raxx.dsr import erase_customer, erasure_preview
 from raxx.merge import AccountsRefused
 
-from ._accounts import confirm, refused
+from ._accounts import confirm, refused, table_of
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         except AccountsRefused as exc:
             raise refused(exc)
         for label, n in sorted(result.deleted.items()):
-            self.stdout.write(f"  {label}: {n} deleted")
+            self.stdout.write(f"  {label} ({table_of(label)}): {n} deleted")
         for key, n in sorted(result.unlinked.items()):
             self.stdout.write(f"  {key}: {n} kept, unlinked")
         self.stdout.write(f"Erased {user}: {result.rows_deleted} rows deleted, customer tombstoned "

@@ -11,15 +11,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--sub", required=True, type=uuid.UUID, help="customer UUID")
-        tier = parser.add_mutually_exclusive_group(required=True)
-        tier.add_argument("--tier", choices=TIERS)
-        tier.add_argument("--no-tier", action="store_true", help="omit the tier claim (tier-gated routes answer 403)")
-        parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+        parser.add_argument("--tier", choices=TIERS, help="free | pro | pro_plus")
+        parser.add_argument("--no-tier", action="store_true",
+                            help="omit the tier claim (tier-gated routes answer 403); wins over --tier")
+        parser.add_argument("--ttl", type=int, default=3600,
+                            help="lifetime in seconds (default 3600; 0 or negative: already expired)")
         parser.add_argument("--email", default=None)
 
     def handle(self, *args, sub, tier, no_tier, ttl, email, **options):
-        if ttl <= 0:
-            raise CommandError("--ttl must be a positive number of seconds")
+        if tier is None and not no_tier:
+            raise CommandError("Give --tier free|pro|pro_plus, or --no-tier for a token without a tier claim.")
+        if ttl <= 0:  # allowed: an already-expired token is what testing the 401 needs
+            self.stderr.write(f"Note: --ttl {ttl}: this token is already expired (requests with it get 401).")
         try:
             token = issue_dev_token(sub=sub, tier=None if no_tier else tier, ttl_seconds=ttl, email=email)
         except AsymmetricKeyError as exc:

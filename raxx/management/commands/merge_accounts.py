@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from raxx.audit import acting_as
 from raxx.merge import AccountsRefused, MergePlan, TableStep, merge_accounts, plan_merge
 
-from ._accounts import confirm, refused
+from ._accounts import confirm, refused, table_of
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         except AccountsRefused as exc:
             raise refused(exc)
         for step in result.steps:
-            self.stdout.write(f"  {step.key}: {step.resolution}")
+            self.stdout.write(f"  {step.key} ({table_of(step.key)}): {step.resolution}")
         self.stdout.write(f"Merged {secondary} into {primary}: {result.rows_moved} rows moved, "
                           f"{result.collisions} collisions resolved, secondary tombstoned "
                           f"({result.seconds:.2f}s). Audit event: account_merged.")
@@ -41,13 +41,17 @@ class Command(BaseCommand):
     def print_plan(self, plan: MergePlan) -> None:
         self.stdout.write(f"Merge plan: secondary {plan.secondary_id} -> primary {plan.primary_id}")
         width = max([len(s.key) for s in plan.steps] + [5])
-        self.stdout.write(f"  {'table'.ljust(width)}  {'rule':<24}  {'rows':>8}  action")
+        tables = {step.key: table_of(step.key) for step in plan.steps}
+        twidth = max([len(t) for t in tables.values()] + [8])
+        self.stdout.write(f"  {'model.field'.ljust(width)}  {'db table'.ljust(twidth)}  {'rule':<24}  {'rows':>8}  action")
         for step in plan.steps:
-            self.stdout.write(f"  {step.key.ljust(width)}  {step.on_merge:<24}  {step.rows:>8}  {step.resolution}")
+            self.stdout.write(f"  {step.key.ljust(width)}  {tables[step.key].ljust(twidth)}  {step.on_merge:<24}  "
+                              f"{step.rows:>8}  {step.resolution}")
             for label, n in step.owned.items():
-                self.stdout.write(f"  {'':<{width}}  {'':<24}  {n:>8}  owned {label} rows follow their parent")
+                self.stdout.write(f"  {'':<{width}}  {table_of(label).ljust(twidth)}  {'':<24}  {n:>8}  "
+                                  f"owned {label} rows follow their parent")
             for sample in step.collision_samples:
-                self.stdout.write(f"  {'':<{width}}  {'':<24}  {'':>8}  collision on {sample}")
+                self.stdout.write(f"  {'':<{width}}  {'':<{twidth}}  {'':<24}  {'':>8}  collision on {sample}")
 
     def progress(self, step: TableStep, index: int, total: int) -> None:
         self.stderr.write(f"[{index}/{total}] {step.key}: {step.resolution}")
