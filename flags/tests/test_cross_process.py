@@ -27,10 +27,7 @@ def run_manage(*args: str) -> None:
 
 @pytest.mark.postgres_only
 @pytest.mark.urls(PROBE_URLS)
-# No serialized_rollback: other apps' transactional tests flush the database (and
-# re-create content types with new ids), after which restoring the serialized
-# snapshot collides; this test re-creates the one flag row it needs instead.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_waffle_flag_in_another_process_is_seen_on_the_next_request(api):
     if not settings.REDIS_URL:
         pytest.skip("needs REDIS_URL: without it the test settings use a process-local cache")
