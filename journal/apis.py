@@ -124,10 +124,7 @@ class PaperOrderCloseApi(APIView):
         data = _validated(self.PaperOrderCloseInputSerializer, request.data)
         order = services.paper_order_close(customer=request.user, order_id=order_id, exit_price=data["exit_price"],
                                            tier=token_tier(request))
-        position = order.closed_position  # recorded for What Could've Been (CONTRACTS §4)
-        return Response({"order": order_dict(order),
-                         "position_id": str(position.id) if position else None,
-                         "wcb_tracking": bool(position and position.wcb_tracking)})
+        return Response({"order": order_dict(order)})
 
 
 class SentimentLabelCreateApi(APIView):

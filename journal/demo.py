@@ -70,4 +70,4 @@ def seed_demo(*, demo_customers: list[tuple[Customer, str]], stdout) -> None:
         made_labels += labels
     locked = sentiment_labels_lock_due()
     stdout.write(f"journal: {made_orders} paper orders, {made_labels} sentiment labels created, "
-                 f"{locked} labels locked (turn FLAG_SENTIMENT_JOURNAL on to see them)\n")
+                 f"{locked} labels locked\n")

@@ -46,6 +46,7 @@ def order_dict(order) -> dict:
         "opened_at": iso_z(order.opened_at),
         "closed_at": iso_z(order.closed_at),
         "realized_pnl": decimal_str(order.realized_pnl),
+        "position_id": str(order.closed_position_id) if order.closed_position_id else None,
     }
 
 

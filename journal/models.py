@@ -46,6 +46,9 @@ class PaperOrder(models.Model):
     opened_at = models.DateTimeField(db_default=Now())
     closed_at = models.DateTimeField(null=True, blank=True)
     realized_pnl = models.DecimalField(max_digits=34, decimal_places=12, null=True, blank=True)
+    # The What Could've Been position recorded when this order closed (CONTRACTS §4).
+    closed_position = models.ForeignKey("wcb.ClosedPosition", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+", db_constraint=True)
 
     class Meta:
         db_table = "paper_orders"

@@ -80,10 +80,10 @@ def paper_order_close(*, customer: Customer, order_id: int, exit_price: Decimal,
     order.exit_price = exit_price
     order.status = PaperOrder.Status.CLOSED
     order.closed_at = timezone.now()
-    order.save(update_fields=["exit_price", "status", "closed_at", "realized_pnl"])
+    order.closed_position = _record_closed_position(customer=customer, order=order, tier=tier)
+    order.save(update_fields=["exit_price", "status", "closed_at", "realized_pnl", "closed_position"])
     audit_log("paper_order_closed", customer=customer,
               data={"order_id": order.id, "exit_price": str(exit_price), "realized_pnl": str(order.realized_pnl)})
-    order.closed_position = _record_closed_position(customer=customer, order=order, tier=tier)
     logger.info("paper order %s closed", order.id)
     return order
 

@@ -641,6 +641,6 @@ def test_the_schema_documents_every_journal_route(client, db):
     response = client.get("/api/schema", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     listed = set(json.loads(response.content)["paths"])
-    assert {"/api/paper-orders", "/api/paper-orders/{order_id}", "/api/paper-orders/{order_id}/close",
-            "/api/sentiment-labels", "/api/sentiment-labels/{label_id}", "/api/sentiment-labels/taxonomy",
+    assert {"/api/paper-orders", "/api/paper-orders/{id}", "/api/paper-orders/{id}/close",
+            "/api/sentiment-labels", "/api/sentiment-labels/{id}", "/api/sentiment-labels/taxonomy",
             "/api/backtest/sentiment-filter"} <= listed

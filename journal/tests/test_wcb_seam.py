@@ -21,7 +21,9 @@ def test_closing_a_paper_order_records_a_tracked_position_for_paid_tiers(api_for
     assert position.closed_at == PaperOrder.objects.get(pk=order.pk).closed_at
     snapshot = WcbSnapshot.objects.get(position=position)
     assert snapshot.user_id == customer.id and snapshot.tracking_horizon == "close_of_market_only"
-    assert (response.json()["position_id"], response.json()["wcb_tracking"]) == (str(position.id), True)
+    assert response.json()["order"]["position_id"] == str(position.id)
+    assert api_for(customer, "pro").get(f"/api/paper-orders/{order.id}").json()["order"]["position_id"] == str(
+        position.id)
 
 
 @pytest.mark.parametrize("tier", ["free", None])
