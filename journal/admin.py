@@ -12,18 +12,9 @@ from django.contrib import admin
 from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils.html import format_html
 
+from raxx.admin_base import ReadOnlyAdmin
+
 from .models import POST_LABELS, PRE_LABELS, PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PaperOrder)

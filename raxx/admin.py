@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from .admin_base import ReadOnlyAdmin
 from .dsr import export_customer, export_json
 from .merge import AccountsRefused, merge_accounts, plan_merge
 from .models import AuditEvent, Customer, TombstonedEmail
@@ -111,22 +112,13 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "event_type", "customer_id", "actor")
     list_filter = ("event_type",)
     search_fields = ("=customer__id", "actor", "event_type")
     readonly_fields = ("created_at", "event_type", "customer", "actor", "data")
     list_select_related = ()
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TombstonedEmail)

@@ -10,20 +10,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from raxx.admin_base import ReadOnlyAdmin
+
 from . import jobs, market_data
 from .models import HORIZON_EOD, ClosedPosition, WcbJobRun, WcbSetting, WcbSnapshot, WcbTierObservation
 from .selectors import trajectory_payload
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def sparkline(points: list, width: int = 320, height: int = 72) -> str:
