@@ -7,6 +7,7 @@ flags on and off the way an operator would.
 """
 
 import os
+import threading
 import uuid
 
 import pytest
@@ -27,6 +28,33 @@ def pytest_runtest_setup(item):
         if os.environ.get("RAXX_REQUIRE_POSTGRES") == "1":
             pytest.fail(reason + " (RAXX_REQUIRE_POSTGRES=1: PostgreSQL-only tests must run here)")
         pytest.skip(reason)
+
+
+def concurrently(fn, count: int, *, args: list[tuple] | None = None, start_together: bool = True) -> list:
+    """Run ``fn`` in ``count`` threads, each on its own database connection, released
+    together (a barrier) so they really race; results in thread order. The first
+    exception raised in a thread is re-raised here. For PostgreSQL race tests."""
+    barrier = threading.Barrier(count, timeout=30)
+    results, errors = [None] * count, []
+
+    def run(i):
+        try:
+            if start_together:
+                barrier.wait()
+            results[i] = fn(*(args[i] if args else ()))
+        except BaseException as exc:  # surfaced in the test's thread below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,10 @@
-import threading
 from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.utils import IntegrityError
-from django.utils import timezone
 
+from conftest import concurrently
 from journal.apps import JournalConfig
 from journal.models import TradeSentimentLabel
 from journal.services import sentiment_labels_lock_due
@@ -102,24 +101,14 @@ def test_concurrent_creates_for_one_trade_give_one_201_and_the_rest_409(customer
     flags.on("FLAG_SENTIMENT_JOURNAL")
     order = make_order(customer)
     workers = 6
-    barrier = threading.Barrier(workers)
-    statuses = []
+    clients = [api_for(customer) for _ in range(workers)]
 
-    def attempt():
-        client = api_for(customer)
-        try:
-            barrier.wait()
-            response = client.post("/api/sentiment-labels", {"source_table": "paper_orders", "trade_id": order.id,
-                                                             "pre_label": "Bullish"}, format="json")
-            statuses.append((response.status_code, response.json().get("error")))
-        finally:
-            connection.close()
+    def attempt(client):
+        response = client.post("/api/sentiment-labels", {"source_table": "paper_orders", "trade_id": order.id,
+                                                         "pre_label": "Bullish"}, format="json")
+        return response.status_code, response.json().get("error")
 
-    threads = [threading.Thread(target=attempt) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = concurrently(attempt, workers, args=[(c,) for c in clients])
     assert sorted(statuses, key=lambda s: s[0]) == [(201, None)] + [(409, "label_exists")] * (workers - 1)
     assert TradeSentimentLabel.objects.filter(trade=order).count() == 1
 
@@ -129,23 +118,12 @@ def test_concurrent_creates_for_one_trade_give_one_201_and_the_rest_409(customer
 def test_concurrent_closes_give_one_200_and_the_rest_409(customer, api_for):
     order = make_order(customer)
     workers = 4
-    barrier = threading.Barrier(workers)
-    statuses = []
+    clients = [api_for(customer) for _ in range(workers)]
 
-    def attempt(price):
-        client = api_for(customer)
-        try:
-            barrier.wait()
-            statuses.append(client.post(f"/api/paper-orders/{order.id}/close", {"exit_price": price},
-                                        format="json").status_code)
-        finally:
-            connection.close()
+    def attempt(client, price):
+        return client.post(f"/api/paper-orders/{order.id}/close", {"exit_price": price}, format="json").status_code
 
-    threads = [threading.Thread(target=attempt, args=(str(100 + i),)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = concurrently(attempt, workers, args=[(c, str(100 + i)) for i, c in enumerate(clients)])
     assert sorted(statuses) == [200] + [409] * (workers - 1)
 
 

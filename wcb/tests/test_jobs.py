@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from conftest import concurrently
 from wcb import jobs, market_data
 from wcb.models import WcbJobRun, WcbSnapshot
 from wcb.tasks import wcb_eod_job, wcb_eom_job
@@ -203,22 +204,7 @@ def test_two_jobs_at_once_finalize_each_row_exactly_once(market, record, monkeyp
         return real(symbol, start, end)
 
     monkeypatch.setattr(market_data, "get_market_data", synchronized)
-    results, errors = [], []
-
-    def worker():
-        try:
-            results.append(jobs.run_manual("eod", now=as_of(APR15)))
-        except Exception as exc:  # pragma: no cover - surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    results = concurrently(lambda: jobs.run_manual("eod", now=as_of(APR15)), 2, start_together=False)
     assert sum(r.finalized for r in results) == 300
     assert WcbSnapshot.objects.filter(horizon_reached=True).count() == 300
 
@@ -274,21 +260,7 @@ def test_a_missed_eom_fire_is_caught_up_on_the_next_session(market, customer, re
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_beat_fires_at_once_run_the_job_once(market, record):
     record()
-    barrier = threading.Barrier(2, timeout=20)
-    results = []
-
-    def fire():
-        try:
-            barrier.wait()
-            results.append(jobs.run_scheduled("eod", now=datetime(2026, 4, 15, 22, 0, tzinfo=UTC)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=fire) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = concurrently(lambda: jobs.run_scheduled("eod", now=datetime(2026, 4, 15, 22, 0, tzinfo=UTC)), 2)
     assert sorted(bool(r.skipped) for r in results) == [False, True]
     assert sum(r.finalized for r in results) == 1
     assert WcbJobRun.objects.count() == 1
