@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("journal.urls")),
     path("api/", include("wcb.urls")),
     path("api/walkthrough/", include("walkthrough.urls")),
+    path("admin/", include("raxx.console.urls")),
     path("admin/", include("flags.admin_urls")),
     path("admin/", admin.site.urls),
 ]

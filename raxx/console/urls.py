@@ -1,0 +1,3 @@
+"""Console pages mounted under /admin/ before ``admin.site.urls``."""
+
+urlpatterns: list = []
