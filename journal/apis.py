@@ -14,6 +14,8 @@ from .formatting import label_detail_dict, label_dict, order_dict
 from .models import NOTE_MAX_LENGTH, POST_LABELS, PRE_LABELS, SOURCE_TABLES
 
 JOURNAL_FLAG = "FLAG_SENTIMENT_JOURNAL"
+WCB_FLAG = "FLAG_WCB_ENABLED"
+WCB_TIERS = ("pro", "pro_plus")  # the tiers What Could've Been serves (CONTRACTS §4)
 JournalFlag = flag_required(JOURNAL_FLAG)
 PRICE = {"max_digits": 16, "decimal_places": 6}  # ≤ 9,999,999,999.999999: P&L always fits numeric(34, 12)
 
@@ -206,3 +208,26 @@ class SentimentFilterApi(APIView):
         limit, offset = data.pop("limit"), data.pop("offset")
         filters = selectors.SentimentFilter(**data)
         return Response(selectors.sentiment_filter(customer=request.user, filters=filters, limit=limit, offset=offset))
+
+
+class JournalInsightsApi(APIView):
+    """CONTRACTS §12: the caller's label matrix, "held" comparison and equity curve."""
+
+    permission_classes = [IsCustomer, JournalFlag]
+
+    class JournalInsightsQuerySerializer(serializers.Serializer):
+        strategy_type = serializers.CharField(max_length=64, required=False)
+        date_from = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
+        date_to = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
+
+        def validate(self, attrs):
+            if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+                raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+            return attrs
+
+    @extend_schema(parameters=[JournalInsightsQuerySerializer], responses={200: dict})
+    def get(self, request):
+        params = {key: value for key, value in request.query_params.items() if value != ""}
+        filters = selectors.SentimentFilter(**_validated(self.JournalInsightsQuerySerializer, params))
+        include_held = token_tier(request) in WCB_TIERS and flag_is_on(request, WCB_FLAG)
+        return Response(selectors.journal_insights(customer=request.user, filters=filters, include_held=include_held))

@@ -5,14 +5,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import BooleanField, Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from raxx.errors import ApplicationError
 from raxx.models import Customer
 
 from .formatting import cents, iso_z, trade_summary
-from .models import PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
+from .models import POST_LABELS, PRE_LABELS, PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
+from .stats import mean_interval, wilson_interval
 
 TRADE_FIELDS = ("trade_id", "trade__symbol", "trade__side", "trade__quantity", "trade__entry_price",
                 "trade__exit_price", "trade__strategy_type", "trade__opened_at", "trade__closed_at",
@@ -85,6 +86,7 @@ class SentimentFilter:
 
 
 _MONEY = DecimalField(max_digits=40, decimal_places=12)
+_SQUARES = DecimalField(max_digits=80, decimal_places=24)
 _ZERO = Value(Decimal(0), output_field=_MONEY)
 
 
@@ -97,6 +99,8 @@ def _aggregates(prefix: str, where: Q) -> dict:
         f"{prefix}wins": Count("id", filter=where & Q(trade__realized_pnl__gt=0)),
         f"{prefix}losses": Count("id", filter=where & Q(trade__realized_pnl__lt=0)),
         f"{prefix}total": Coalesce(Sum(pnl, filter=where, output_field=_MONEY), _ZERO),
+        f"{prefix}squares": Coalesce(Sum(ExpressionWrapper(pnl * pnl, output_field=_SQUARES), filter=where,
+                                         output_field=_SQUARES), _ZERO),
         f"{prefix}win_sum": Coalesce(Sum(pnl, filter=where & Q(trade__realized_pnl__gt=0), output_field=_MONEY), _ZERO),
         f"{prefix}loss_sum": Coalesce(Sum(pnl, filter=where & Q(trade__realized_pnl__lt=0), output_field=_MONEY),
                                       _ZERO),
@@ -105,12 +109,16 @@ def _aggregates(prefix: str, where: Q) -> dict:
 
 def _stats(row: dict, prefix: str) -> dict:
     n, closed, wins, losses = (row[f"{prefix}{k}"] for k in ("n", "closed", "wins", "losses"))
-    total, win_sum, loss_sum = (Decimal(row[f"{prefix}{k}"]) for k in ("total", "win_sum", "loss_sum"))
+    total, win_sum, loss_sum, squares = (Decimal(row[f"{prefix}{k}"])
+                                         for k in ("total", "win_sum", "loss_sum", "squares"))
+    avg_ci = mean_interval(closed, total, squares)
     return {
         "n": n, "closed": closed, "wins": wins, "losses": losses,
         "win_rate": wins / closed if closed else None,
+        "win_rate_ci": wilson_interval(wins, closed),
         "total_pnl": cents(total),
         "avg_pnl": cents(total / closed) if closed else None,
+        "avg_pnl_ci": [cents(bound) for bound in avg_ci] if avg_ci else None,
         "avg_win": cents(win_sum / wins) if wins else None,
         "avg_loss": cents(loss_sum / losses) if losses else None,
         "profit_factor": float(win_sum / abs(loss_sum)) if losses else None,
@@ -159,3 +167,64 @@ def _trade_page(labels: QuerySet, *, limit: int, offset: int) -> list[dict]:
                                  realized_pnl=r["trade__realized_pnl"], pre_label=r["pre_label"],
                                  post_label=r["post_label"]),
     } for r in rows]
+
+
+def _label_order(pre: str, post: str | None) -> tuple:
+    """Taxonomy order, a missing post-label last (the same on every database)."""
+    def rank(value, labels):
+        return labels.index(value) if value in labels else len(labels)
+    return (rank(pre, PRE_LABELS), post is None, rank(post, POST_LABELS), pre, post or "")
+
+
+def journal_insights(*, customer: Customer, filters: SentimentFilter, include_held: bool) -> dict:
+    """CONTRACTS §12: the pre × post label matrix, what holding would have changed per post-label
+    (only when ``include_held``: WCB flag on and a paid tier), and the realized equity curve.
+
+    Three grouped queries over the caller's own labels, whatever the number of trades.
+    """
+    mine = TradeSentimentLabel.objects.filter(customer=customer).filter(filters.q())
+    return {
+        "matrix": _label_matrix(mine),
+        "held": _held_comparison(mine, customer=customer) if include_held else None,
+        "equity_curve": _equity_curve(mine),
+        "generated_at": iso_z(timezone.now()),
+    }
+
+
+def _label_matrix(labels: QuerySet) -> list[dict]:
+    pnl = F("trade__realized_pnl")
+    rows = labels.values("pre_label", "post_label").order_by().annotate(
+        n=Count("id"), closed=Count("id", filter=Q(trade__realized_pnl__isnull=False)),
+        wins=Count("id", filter=Q(trade__realized_pnl__gt=0)),
+        total=Coalesce(Sum(pnl, output_field=_MONEY), _ZERO))
+    return [{
+        "pre_label": r["pre_label"], "post_label": r["post_label"], "n": r["n"], "closed": r["closed"],
+        "wins": r["wins"], "win_rate": r["wins"] / r["closed"] if r["closed"] else None,
+        "win_rate_ci": wilson_interval(r["wins"], r["closed"]), "total_pnl": cents(Decimal(r["total"])),
+    } for r in sorted(rows, key=lambda r: _label_order(r["pre_label"], r["post_label"]))]
+
+
+def _held_comparison(labels: QuerySet, *, customer: Customer) -> list[dict]:
+    """Per post-label sums over the labelled trades whose position has a finalized snapshot
+    with a would-have P&L (options have none: the data cannot support one)."""
+    snapshot = "trade__closed_position__wcb_snapshot__"
+    rows = (labels.filter(**{f"{snapshot}horizon_reached": True, f"{snapshot}would_have_pnl__isnull": False,
+                             f"{snapshot}user_id": customer.pk})
+            .values("post_label").order_by()
+            .annotate(n=Count("id"), actual=Sum(f"{snapshot}actual_pnl"), would=Sum(f"{snapshot}would_have_pnl"),
+                      delta=Sum(f"{snapshot}delta_pnl")))
+    return [{"post_label": r["post_label"], "n": r["n"], "actual_pnl": cents(r["actual"]),
+             "would_have_pnl": cents(r["would"]), "delta_pnl": cents(r["delta"])}
+            for r in sorted(rows, key=lambda r: _label_order("", r["post_label"]))]
+
+
+def _equity_curve(labels: QuerySet) -> list[list]:
+    """Cumulative realized P&L of the labelled trades, one point per UTC day a trade closed."""
+    days = (labels.filter(trade__realized_pnl__isnull=False)
+            .annotate(day=TruncDate("trade__closed_at", tzinfo=UTC)).values("day").order_by("day")
+            .annotate(total=Sum("trade__realized_pnl", output_field=_MONEY)))
+    curve, running = [], Decimal(0)
+    for row in days:
+        running += Decimal(row["total"])
+        curve.append([row["day"].isoformat(), cents(running)])
+    return curve

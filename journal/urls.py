@@ -11,5 +11,6 @@ urlpatterns = [
     path("sentiment-labels", apis.SentimentLabelCreateApi.as_view(), name="sentiment-labels"),
     path("sentiment-labels/taxonomy", apis.SentimentTaxonomyApi.as_view(), name="sentiment-taxonomy"),
     path("sentiment-labels/<int:label_id>", apis.SentimentLabelDetailApi.as_view(), name="sentiment-label-detail"),
+    path("journal/insights", apis.JournalInsightsApi.as_view(), name="journal-insights"),
     path("backtest/sentiment-filter", apis.SentimentFilterApi.as_view(), name="sentiment-filter"),
 ]

@@ -21,8 +21,14 @@ LABEL_CREATE_KEYS = {"id", "trade_id", "pre_label", "pre_label_recorded_at", "po
 LABEL_DETAIL_KEYS = {"id", "trade_id", "source_table", "pre_label", "pre_label_recorded_at", "post_label",
                      "post_label_recorded_at", "post_label_locked_at", "journal_note", "taxonomy_version",
                      "created_at", "updated_at"}
-STATS_KEYS = {"n", "closed", "wins", "losses", "win_rate", "total_pnl", "avg_pnl", "avg_win", "avg_loss",
-              "profit_factor"}
+STATS_KEYS = {"n", "closed", "wins", "losses", "win_rate", "win_rate_ci", "total_pnl", "avg_pnl", "avg_pnl_ci",
+              "avg_win", "avg_loss", "profit_factor"}
+
+
+def point_stats(stats: dict) -> dict:
+    """STATS without the §12 intervals (asserted in test_insights.py)."""
+    assert set(stats) == STATS_KEYS
+    return {key: value for key, value in stats.items() if not key.endswith("_ci")}
 TRADE_KEYS = {"trade_id", "symbol", "side", "strategy_type", "opened_at", "closed_at", "realized_pnl", "pre_label",
               "post_label", "journal_note_present", "summary"}
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -361,7 +367,7 @@ def test_filter_body_shape_stats_and_baseline(me, book):
     assert body["sample"] == {"n": 6, "sample_too_small": True}
     expected = {"n": 6, "closed": 5, "wins": 2, "losses": 2, "win_rate": 0.4, "total_pnl": "40.00",
                 "avg_pnl": "8.00", "avg_win": "60.00", "avg_loss": "-40.00", "profit_factor": 1.5}
-    assert body["stats"] == body["baseline"] == expected
+    assert point_stats(body["stats"]) == point_stats(body["baseline"]) == expected
     assert ISO_Z.match(body["generated_at"])
     assert [t["trade_id"] for t in body["trades"]] == [o["id"] for o in reversed(book)]
     for trade in body["trades"]:
@@ -379,7 +385,7 @@ def test_filter_by_labels_keeps_the_baseline_and_echoes_the_filters(me, book):
     body = me.get(FILTER, {"pre_label": "Bullish", "post_label": "FollowedPlan", "strategy_type": "momentum"}).json()
     assert body["filters"]["pre_label"] == "Bullish" and body["filters"]["post_label"] == "FollowedPlan"
     assert body["filters"]["strategy_type"] == "momentum"
-    assert body["stats"] == {"n": 1, "closed": 1, "wins": 1, "losses": 0, "win_rate": 1.0, "total_pnl": "100.00",
+    assert point_stats(body["stats"]) == {"n": 1, "closed": 1, "wins": 1, "losses": 0, "win_rate": 1.0, "total_pnl": "100.00",
                              "avg_pnl": "100.00", "avg_win": "100.00", "avg_loss": None, "profit_factor": None}
     assert body["baseline"]["n"] == 6
     assert [t["trade_id"] for t in body["trades"]] == [book[0]["id"]]

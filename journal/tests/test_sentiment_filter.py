@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from journal.tests.conftest import make_label, make_order
+from journal.tests.test_contract import point_stats
 
 URL = "/api/backtest/sentiment-filter"
 NOTE = "private-note-text-4471"
@@ -30,7 +31,7 @@ def book(customer, other_customer):
 def test_stats_and_baseline_cover_only_my_trades(api, book, journal_on):
     body = api.get(URL).json()
     assert body["sample"] == {"n": 5, "sample_too_small": True}
-    assert body["stats"] == body["baseline"] == {
+    assert point_stats(body["stats"]) == point_stats(body["baseline"]) == {
         "n": 5, "closed": 4, "wins": 2, "losses": 2, "win_rate": 0.5, "total_pnl": "40.00", "avg_pnl": "10.00",
         "avg_win": "60.00", "avg_loss": "-40.00", "profit_factor": 1.5}
     assert body["generated_at"].endswith("Z")
@@ -40,7 +41,7 @@ def test_stats_and_baseline_cover_only_my_trades(api, book, journal_on):
 def test_filter_by_pre_label_keeps_the_unfiltered_baseline(api, book, journal_on):
     body = api.get(URL, {"pre_label": "Bullish"}).json()
     assert body["filters"]["pre_label"] == "Bullish"
-    assert body["stats"] == {"n": 3, "closed": 2, "wins": 1, "losses": 1, "win_rate": 0.5, "total_pnl": "50.00",
+    assert point_stats(body["stats"]) == {"n": 3, "closed": 2, "wins": 1, "losses": 1, "win_rate": 0.5, "total_pnl": "50.00",
                              "avg_pnl": "25.00", "avg_win": "100.00", "avg_loss": "-50.00", "profit_factor": 2.0}
     assert body["baseline"]["n"] == 5
     assert {t["pre_label"] for t in body["trades"]} == {"Bullish"}
@@ -49,7 +50,7 @@ def test_filter_by_pre_label_keeps_the_unfiltered_baseline(api, book, journal_on
 def test_filters_combine(api, book, journal_on):
     body = api.get(URL, {"post_label": "FollowedPlan", "strategy_type": "momentum"}).json()
     assert body["stats"]["n"] == 1 and body["stats"]["losses"] == 0 and body["stats"]["profit_factor"] is None
-    assert api.get(URL, {"taxonomy_version": 2}).json()["stats"] == {
+    assert point_stats(api.get(URL, {"taxonomy_version": 2}).json()["stats"]) == {
         "n": 0, "closed": 0, "wins": 0, "losses": 0, "win_rate": None, "total_pnl": "0.00", "avg_pnl": None,
         "avg_win": None, "avg_loss": None, "profit_factor": None}
 
