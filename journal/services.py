@@ -161,7 +161,7 @@ def sentiment_label_update(*, customer: Customer, label_id: int, post_label=_UNS
     if not in_id_range(label_id):
         raise ApplicationError(NOT_FOUND, status_code=404)
     label = (TradeSentimentLabel.objects.select_for_update().select_related("trade", "taxonomy_version")
-             .filter(customer=customer, pk=label_id).first())
+             .filter(customer=customer, trade__customer=customer, pk=label_id).first())
     if label is None:
         raise ApplicationError(NOT_FOUND, status_code=404)
     now = timezone.now()
