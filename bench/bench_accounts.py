@@ -53,8 +53,8 @@ def _fill_known(primary, secondary) -> dict[str, int]:
         model.objects.bulk_create(objs, batch_size=5000)
         made[model._meta.label] = made.get(model._meta.label, 0) + len(objs)
 
-    bulk(AuditEvent, [AuditEvent(event_type="bench", customer=secondary, actor="bench") for _ in range(25_998)])
-    bulk(t.Order, [t.Order(customer=secondary, symbol="AAPL") for _ in range(30_000)])
+    bulk(AuditEvent, [AuditEvent(event_type="bench", customer=secondary, actor="bench") for _ in range(15_998)])
+    bulk(t.Order, [t.Order(customer=secondary, symbol="AAPL") for _ in range(20_000)])
     bulk(t.Label, [t.Label(customer=secondary, trade_id=i, pre_label="Bullish") for i in range(15_000)])
     t.Label.objects.bulk_create([t.Label(customer=primary, trade_id=i, pre_label="Bearish")
                                  for i in range(0, 15_000, 10)], batch_size=5000)
@@ -68,7 +68,32 @@ def _fill_known(primary, secondary) -> dict[str, int]:
     bulk(t.Receipt, [t.Receipt(customer=secondary, amount="1.00") for _ in range(2_000)])
     t.Setting.objects.create(customer=secondary)
     made["accounts_testapp.Setting"] = 1
+    made.update(_fill_journal(secondary))
     return made
+
+
+def _fill_journal(secondary, orders: int = 10_000) -> dict[str, int]:
+    """The secondary's paper orders, each with its label; a quarter of the labels locked, so the
+    merge goes through the journal's locked-label trigger on PostgreSQL (the generic filler
+    cannot: a label's trade is unique)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from journal.models import PaperOrder, TradeSentimentLabel
+
+    closed_at = timezone.now() - timedelta(days=3)
+    made = PaperOrder.objects.bulk_create([
+        PaperOrder(customer=secondary, symbol="AAPL", side="buy", quantity=Decimal(1), entry_price=Decimal(100),
+                   exit_price=Decimal(101), realized_pnl=Decimal(1), status="closed", opened_at=closed_at,
+                   closed_at=closed_at) for _ in range(orders)], batch_size=5000)
+    TradeSentimentLabel.objects.bulk_create([
+        TradeSentimentLabel(customer=secondary, trade=order, pre_label="Bullish", pre_label_recorded_at=closed_at,
+                            post_label="FollowedPlan", post_label_recorded_at=closed_at,
+                            post_label_locked_at=closed_at + timedelta(days=1) if i % 4 == 0 else None,
+                            created_at=closed_at, updated_at=closed_at) for i, order in enumerate(made)],
+        batch_size=5000)
+    return {"journal.PaperOrder": orders, "journal.TradeSentimentLabel": orders}
 
 
 def _generic_value(field, customer, i, pools):
