@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from raxx.audit import acting_as
+from raxx.console.read_access import RecordsReadAccess, customer_ids_by_email
 
 from .models import WalkthroughPaperTrade, WalkthroughProgram, WalkthroughProgress, WalkthroughResponse
 from .selectors import SCREENS, funnel
@@ -73,7 +74,12 @@ class ResponseInline(admin.StackedInline):
 
 
 @admin.register(WalkthroughProgress)
-class WalkthroughProgressAdmin(admin.ModelAdmin):
+class WalkthroughProgressAdmin(RecordsReadAccess, admin.ModelAdmin):
+    read_access_page = "walkthrough progress"
+
+    def read_access_customers(self, objs) -> set:
+        return customer_ids_by_email(obj.tester_email for obj in objs)
+
     list_display = ("tester_email", "program", "track_selected", "intent_bucket", "screen_completed_max",
                     "flag_cell", "completed_at", "updated_at")
     list_filter = ("track_selected", "intent_bucket", ScreenFilter, CompletedFilter, "program", "flag_cell")
@@ -141,7 +147,12 @@ class WalkthroughProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(WalkthroughPaperTrade)
-class WalkthroughPaperTradeAdmin(admin.ModelAdmin):
+class WalkthroughPaperTradeAdmin(RecordsReadAccess, admin.ModelAdmin):
+    read_access_page = "walkthrough paper trades"
+
+    def read_access_customers(self, objs) -> set:
+        return customer_ids_by_email(obj.progress.tester_email for obj in objs)
+
     list_display = ("id", "progress", "strategy_type", "underlying", "wing_width", "created_at")
     list_filter = ("strategy_type", "underlying")
     list_select_related = ("progress", "progress__program")

@@ -21,7 +21,7 @@ MAX_SUMMARY = 140
 
 def _short(value) -> str:
     if value is None:
-        return "—"
+        return "unset"
     if isinstance(value, dict | list):
         text = json.dumps(value, sort_keys=True, default=str)
     else:
