@@ -22,7 +22,7 @@ from .models import POST_LABELS, PRE_LABELS, PaperOrder, SentimentTaxonomyVersio
 class PaperOrderAdmin(RecordsReadAccess, ReadOnlyAdmin):
     read_access_page = "paper orders"
     list_display = ("id", "customer_link", "symbol", "side", "quantity_short", "entry", "exit", "status",
-                    "opened_at", "closed_at", "pnl")
+                    "closed_at", "pnl")
     customer_link = customer_column()
     quantity_short = quantity_column("quantity", "quantity")
     entry = cents_column("entry_price", "entry")

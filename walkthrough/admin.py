@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import urlencode
 
 from raxx.audit import acting_as
 from raxx.console.read_access import RecordsReadAccess, customer_ids_by_email
@@ -126,11 +127,28 @@ class WalkthroughProgressAdmin(RecordsReadAccess, admin.ModelAdmin):
         program_id = int(program_id) if program_id and program_id.isascii() and program_id.isdigit() \
             and len(program_id) < 12 else None
         data = funnel(program_id=program_id)
+        testers = reverse("admin:walkthrough_walkthroughprogress_changelist")
+        for groups in data.values():
+            for group in groups:
+                group["url"] = testers + "?" + _tester_filter(group, program_id)
+                for screen in group["screens"]:
+                    screen["url"] = f"{group['url']}&screen_completed_max__gte={screen['screen']}"
         context = {**self.admin_site.each_context(request), "title": "Walkthrough funnel", "funnel": data,
                    "programs": WalkthroughProgram.objects.order_by("-ends_on"), "program_id": program_id,
                    "screens": SCREENS, "opts": self.model._meta,
                    "changelist_url": reverse("admin:walkthrough_walkthroughprogress_changelist")}
         return TemplateResponse(request, "admin/walkthrough/funnel.html", context)
+
+
+def _tester_filter(group: dict, program_id: int | None) -> str:
+    """The tester list's query string for one funnel group (a bucket or flag cell, none as empty)."""
+    if group["field"] == "intent_bucket" and group["key"] is None:
+        query = {"intent_bucket__isnull": "True"}
+    else:
+        query = {f"{group['field']}__exact": group["key"] or ""}
+    if program_id is not None:
+        query["program__id__exact"] = str(program_id)
+    return urlencode(query)
 
 
 @admin.register(WalkthroughProgram)

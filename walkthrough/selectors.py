@@ -52,7 +52,7 @@ def funnel(*, program_id: int | None = None) -> dict:
             screens = [{"screen": n, "count": row[f"s{n}"],
                         "pct": round(100 * row[f"s{n}"] / row["invited"]) if row["invited"] else 0} for n in SCREENS]
             out.append({"group": row[field] or empty, "invited": row["invited"], "completed": row["completed"],
-                        "screens": screens})
+                        "screens": screens, "field": field, "key": row[field]})
         return out
 
     return {"by_intent": grouped("intent_bucket", "(none)"), "by_flag_cell": grouped("flag_cell", "(no screen posted)")}

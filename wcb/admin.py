@@ -22,7 +22,7 @@ def _money(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def sparkline(points: list, width: int = 560, height: int = 170, actual=None) -> str:
+def sparkline(points: list, width: int = 600, height: int = 170, actual=None) -> str:
     """An inline SVG of the trajectory: the would-have P&L over sessions, its axis values
     (high, low, the first and last session), the zero line labelled, and the actual
     P&L of the close drawn as a level to compare against. Built from dates and numbers only."""
@@ -32,7 +32,7 @@ def sparkline(points: list, width: int = 560, height: int = 170, actual=None) ->
     levels = [*values, Decimal(0)] + ([Decimal(str(actual))] if actual is not None else [])
     low, high = min(levels), max(levels)
     span = (high - low) or Decimal(1)
-    left, right, top, bottom = 78, 70, 10, 22
+    left, right, top, bottom = 78, 118, 10, 22
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(len(values) - 1, 1)
 
@@ -50,8 +50,12 @@ def sparkline(points: list, width: int = 560, height: int = 170, actual=None) ->
             f'<text x="{left - 6}" y="{y(low) + 4}" text-anchor="end" {label}>{_money(low)}</text>'
             f'<text x="{left}" y="{height - 6}" {label}>{points[0][0]}</text>'
             f'<text x="{left + plot_w}" y="{height - 6}" text-anchor="end" {label}>{points[-1][0]}</text>')
-    zero = (f'<line x1="{left}" x2="{left + plot_w}" y1="{y(Decimal(0))}" y2="{y(Decimal(0))}" stroke="#8c959f" '
-            f'stroke-dasharray="4 3"/><text x="{left + plot_w + 4}" y="{y(Decimal(0)) + 4}" {label}>0 (break-even)</text>')
+    zero_y = y(Decimal(0))
+    zero_label_y = zero_y + 4
+    if actual is not None and abs(y(Decimal(str(actual))) - zero_y) < 12:  # keep the two labels apart
+        zero_label_y = zero_y + (16 if y(Decimal(str(actual))) <= zero_y else -8)
+    zero = (f'<line x1="{left}" x2="{left + plot_w}" y1="{zero_y}" y2="{zero_y}" stroke="#8c959f" '
+            f'stroke-dasharray="4 3"/><text x="{left + plot_w + 4}" y="{zero_label_y}" {label}>0 (break-even)</text>')
     level = ""
     if actual is not None:
         a = Decimal(str(actual))
@@ -72,7 +76,7 @@ def sparkline(points: list, width: int = 560, height: int = 170, actual=None) ->
 class WcbSnapshotAdmin(RecordsReadAccess, ReadOnlyAdmin):
     read_access_page = "WCB snapshots"
     read_access_field = "user_id"
-    list_display = ("symbol", "tracking_horizon", "horizon_reached", "data_source", "close_timestamp_utc",
+    list_display = ("symbol", "tracking_horizon", "horizon_reached", "close_timestamp_utc",
                     "actual", "would_have", "delta", "customer_link", "position_link")
     actual = cents_column("actual_pnl", "actual P&L")
     would_have = cents_column("would_have_pnl", "would-have P&L")

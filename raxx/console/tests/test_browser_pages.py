@@ -13,6 +13,7 @@ from django.conf import settings
 
 from conftest import make_customer
 from raxx.console.models import ReadAccess
+from wcb.models import WcbSnapshot
 
 from .conftest import NOTE, fill
 
@@ -57,6 +58,7 @@ def test_dashboard_and_customer_page_in_a_browser(browser_page, flags):
     flags.on("FLAG_WCB_ENABLED")
     customer = make_customer("browser-customer@example.test")
     fill(customer, 3)
+    snapshot = WcbSnapshot.objects.filter(user_id=customer.pk).first()
 
     page.goto(f"{base}/admin/")
     assert page.locator("#dash-flags").is_visible() and page.locator("#dash-funnel svg").is_visible()
@@ -85,7 +87,11 @@ def test_dashboard_and_customer_page_in_a_browser(browser_page, flags):
     for name, url in [("paper-orders", "/admin/journal/paperorder/"), ("wcb-snapshots", "/admin/wcb/wcbsnapshot/"),
                       ("closed-positions", "/admin/wcb/closedposition/"),
                       ("labels", "/admin/journal/tradesentimentlabel/"),
-                      ("funnel", "/admin/walkthrough/walkthroughprogress/funnel/")]:
+                      ("funnel", "/admin/walkthrough/walkthroughprogress/funnel/"),
+                      ("testers", "/admin/walkthrough/walkthroughprogress/"),
+                      ("customers", "/admin/raxx/customer/"),
+                      ("read-accesses", "/admin/console/readaccess/"),
+                      ("snapshot-detail", f"/admin/wcb/wcbsnapshot/{snapshot.pk}/change/")]:
         page.goto(base + url)
         page.screenshot(path=str(SHOTS / f"console-{name}.png"), full_page=True)
         assert NOTE not in page.content()
