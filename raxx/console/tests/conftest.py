@@ -43,8 +43,11 @@ def fill(customer, n: int = 1, *, program=None) -> None:
 
 
 @pytest.fixture
-def staff_client(client, django_user_model):
-    """A staff operator who is not a superuser (sees what a CS person sees)."""
+def staff_client(db, django_user_model):
+    """A staff operator who is not a superuser (sees what a CS person sees); its own client."""
+    from django.test import Client
+
+    client = Client()
     user = django_user_model.objects.create_user("cs-person", "cs@example.test", is_staff=True)
     from django.contrib.auth.models import Permission
 
