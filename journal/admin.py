@@ -67,7 +67,7 @@ class TradeSentimentLabelAdmin(RecordsReadAccess, ReadOnlyAdmin):
     fields = ("customer", "source_table", "trade", "pre_label", "pre_label_recorded_at", "post_label",
               "post_label_recorded_at", "lock_state", "note_present", "taxonomy_version", "created_at", "updated_at")
     readonly_fields = fields
-    list_display = ("id", "customer_link", "trade", "pre_label", "post_label", "note_present", "lock_state",
+    list_display = ("id", "customer_link", "trade", "pre_label", "post_label", "note_present", "locked",
                     "taxonomy_version", "created_at")
     customer_link = customer_column()
     list_filter = ("pre_label", "post_label", PostLabelSetFilter, LockedFilter, "taxonomy_version")
@@ -92,6 +92,11 @@ class TradeSentimentLabelAdmin(RecordsReadAccess, ReadOnlyAdmin):
     @admin.display(boolean=True, description="note present", ordering="has_note")
     def note_present(self, obj) -> bool:
         return bool(obj.has_note)
+
+    @admin.display(description="lock", ordering="post_label_locked_at")
+    def locked(self, obj) -> str:
+        """The list's short form; the detail page says when (``lock_state``)."""
+        return "locked" if obj.locked_at() else "open"
 
     @admin.display(description="lock", ordering="post_label_locked_at")
     def lock_state(self, obj) -> str:
