@@ -1,7 +1,9 @@
 # Two commands on a fresh machine with Python 3.11+ and make:
-#   make run    the API + admin on http://127.0.0.1:8000 with a Celery worker and beat (Ctrl-C stops all)
+#   make run    the API + admin on http://127.0.0.1:8000 with a Celery worker and beat (Ctrl-C stops all;
+#               make run PORT=8001 for another port)
 #   make test   the whole suite (SQLite by default; DATABASE_URL/REDIS_URL to use PostgreSQL/Redis)
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
@@ -25,9 +27,9 @@ seed: migrate
 
 run: migrate
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py seed_demo
-	@echo "Starting web (http://127.0.0.1:8000), Celery worker and beat. Ctrl-C stops them all."
-	$(VENV)/bin/honcho -f Procfile.dev start
+	PORT=$(PORT) $(PY) manage.py seed_demo
+	@echo "Starting web (http://127.0.0.1:$(PORT)), Celery worker and beat. Ctrl-C stops them all."
+	$(VENV)/bin/honcho -f Procfile.dev start --port $(PORT)
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

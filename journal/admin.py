@@ -12,15 +12,22 @@ from django.contrib import admin
 from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils.html import format_html
 
-from raxx.admin_base import ReadOnlyAdmin
+from raxx.admin_base import ReadOnlyAdmin, cents_column, customer_column, quantity_column
+from raxx.console.read_access import RecordsReadAccess
 
 from .models import POST_LABELS, PRE_LABELS, PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
 
 
 @admin.register(PaperOrder)
-class PaperOrderAdmin(ReadOnlyAdmin):
-    list_display = ("id", "customer", "symbol", "side", "quantity", "entry_price", "exit_price", "status",
-                    "strategy_type", "opened_at", "closed_at", "realized_pnl")
+class PaperOrderAdmin(RecordsReadAccess, ReadOnlyAdmin):
+    read_access_page = "paper orders"
+    list_display = ("id", "customer_link", "symbol", "side", "quantity_short", "entry", "exit", "status",
+                    "closed_at", "pnl")
+    customer_link = customer_column()
+    quantity_short = quantity_column("quantity", "quantity")
+    entry = cents_column("entry_price", "entry")
+    exit = cents_column("exit_price", "exit")
+    pnl = cents_column("realized_pnl", "realized P&L")
     list_filter = ("status", "side", "strategy_type")
     search_fields = ("symbol", "customer__id")
     list_select_related = ("customer",)
@@ -54,13 +61,15 @@ class PostLabelSetFilter(admin.SimpleListFilter):
 
 
 @admin.register(TradeSentimentLabel)
-class TradeSentimentLabelAdmin(ReadOnlyAdmin):
+class TradeSentimentLabelAdmin(RecordsReadAccess, ReadOnlyAdmin):
+    read_access_page = "sentiment labels"
     # journal_note is deliberately absent from every list below.
     fields = ("customer", "source_table", "trade", "pre_label", "pre_label_recorded_at", "post_label",
               "post_label_recorded_at", "lock_state", "note_present", "taxonomy_version", "created_at", "updated_at")
     readonly_fields = fields
-    list_display = ("id", "customer", "trade", "pre_label", "post_label", "note_present", "lock_state",
+    list_display = ("id", "customer_link", "trade", "pre_label", "post_label", "note_present", "locked",
                     "taxonomy_version", "created_at")
+    customer_link = customer_column()
     list_filter = ("pre_label", "post_label", PostLabelSetFilter, LockedFilter, "taxonomy_version")
     list_select_related = ("customer", "trade", "taxonomy_version")
     search_fields = ("customer__id",)
@@ -83,6 +92,11 @@ class TradeSentimentLabelAdmin(ReadOnlyAdmin):
     @admin.display(boolean=True, description="note present", ordering="has_note")
     def note_present(self, obj) -> bool:
         return bool(obj.has_note)
+
+    @admin.display(description="lock", ordering="post_label_locked_at")
+    def locked(self, obj) -> str:
+        """The list's short form; the detail page says when (``lock_state``)."""
+        return "locked" if obj.locked_at() else "open"
 
     @admin.display(description="lock", ordering="post_label_locked_at")
     def lock_state(self, obj) -> str:

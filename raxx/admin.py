@@ -2,16 +2,16 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 
-from .admin_base import ReadOnlyAdmin
+from .console import customer_page
+from .console.read_access import record_read
 from .dsr import export_customer, export_json
 from .merge import AccountsRefused, merge_accounts, plan_merge
-from .models import AuditEvent, Customer, TombstonedEmail
+from .models import Customer, TombstonedEmail
 
 
 class MergeForm(forms.Form):
@@ -35,16 +35,16 @@ def _operator(request) -> str:
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    """Customer support: merge two accounts (preview → confirm → result), queue a DSR
-    erasure (Celery, after commit), download a DSR export."""
+    """Customer support: the customer page (change view), merge two accounts (preview → confirm →
+    result), DSR export and erase (raxx/console/customer_page.py)."""
 
     change_form_template = "admin/raxx/customer/change_form.html"
     actions = ("queue_dsr_erasure",)
     list_display = ("id", "email", "created_at", "last_seen_at", "tombstoned_at")
     list_filter = (("tombstoned_at", admin.EmptyFieldListFilter),)
     search_fields = ("=id", "email")
-    readonly_fields = ("id", "created_at", "last_seen_at", "tombstoned_at")
     fields = ("id", "email", "created_at", "last_seen_at", "tombstoned_at")
+    readonly_fields = fields  # the email is Queue's: never editable here
 
     def has_add_permission(self, request):
         return False  # customers come from Queue, on their first request
@@ -57,6 +57,7 @@ class CustomerAdmin(admin.ModelAdmin):
         return [
             path("<uuid:object_id>/merge/", view(self.merge_view), name="raxx_customer_merge"),
             path("<uuid:object_id>/dsr-export/", view(self.dsr_export_view), name="raxx_customer_dsr_export"),
+            path("<uuid:object_id>/dsr-erase/", view(self.dsr_erase_view), name="raxx_customer_dsr_erase"),
             *super().get_urls(),
         ]
 
@@ -89,6 +90,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def dsr_export_view(self, request, object_id):
         customer = self._customer(request, object_id)
+        record_read(request, [customer.pk], page="DSR export")
         document = export_customer(customer_id=customer.pk, actor=_operator(request))
         response = HttpResponse(export_json(document), content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="dsr-export-{customer.pk}.json"'
@@ -96,29 +98,14 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Erase selected customers' data (DSR, queued)", permissions=["change"])
     def queue_dsr_erasure(self, request, queryset):
-        from .tasks import dsr_erase_task
+        return customer_page.queue_dsr_erasure(self, request, queryset)
 
-        customers = list(queryset.only("pk"))  # a merged-away account may still hold kept rows: allowed
-        if request.POST.get("confirmed") != "yes":
-            return TemplateResponse(request, "admin/raxx/customer/erase_confirm.html", {
-                **self.admin_site.each_context(request), "opts": self.model._meta, "customers": customers,
-                "title": "Queue DSR erasure?",
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME})
-        actor = _operator(request)
-        for customer in customers:
-            transaction.on_commit(lambda cid=str(customer.pk): dsr_erase_task.delay(cid, actor))
-        self.message_user(request, f"Queued DSR erasure for {len(customers)} customer(s).", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:raxx_customer_changelist"))
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The customer page (raxx/console/customer_page.py): read-only, with the DSR and merge actions."""
+        return customer_page.customer_page_view(self, request, object_id, extra_context)
 
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "event_type", "customer_id", "actor")
-    list_filter = ("event_type",)
-    search_fields = ("=customer__id", "actor", "event_type")
-    readonly_fields = ("created_at", "event_type", "customer", "actor", "data")
-    list_select_related = ()
-    date_hierarchy = "created_at"
+    def dsr_erase_view(self, request, object_id):
+        return customer_page.dsr_erase_view(self, request, object_id)
 
 
 @admin.register(TombstonedEmail)

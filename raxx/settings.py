@@ -267,6 +267,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["raxx.formats"]  # console dates as 2026-12-01 20:58 (raxx/formats/en)
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static")))
 try:  # whitenoise warns about a missing folder before the first collectstatic

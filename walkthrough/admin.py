@@ -10,8 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import urlencode
 
 from raxx.audit import acting_as
+from raxx.console.read_access import RecordsReadAccess, customer_ids_by_email
 
 from .models import WalkthroughPaperTrade, WalkthroughProgram, WalkthroughProgress, WalkthroughResponse
 from .selectors import SCREENS, funnel
@@ -73,7 +75,12 @@ class ResponseInline(admin.StackedInline):
 
 
 @admin.register(WalkthroughProgress)
-class WalkthroughProgressAdmin(admin.ModelAdmin):
+class WalkthroughProgressAdmin(RecordsReadAccess, admin.ModelAdmin):
+    read_access_page = "walkthrough progress"
+
+    def read_access_customers(self, objs) -> set:
+        return customer_ids_by_email(obj.tester_email for obj in objs)
+
     list_display = ("tester_email", "program", "track_selected", "intent_bucket", "screen_completed_max",
                     "flag_cell", "completed_at", "updated_at")
     list_filter = ("track_selected", "intent_bucket", ScreenFilter, CompletedFilter, "program", "flag_cell")
@@ -120,11 +127,28 @@ class WalkthroughProgressAdmin(admin.ModelAdmin):
         program_id = int(program_id) if program_id and program_id.isascii() and program_id.isdigit() \
             and len(program_id) < 12 else None
         data = funnel(program_id=program_id)
+        testers = reverse("admin:walkthrough_walkthroughprogress_changelist")
+        for groups in data.values():
+            for group in groups:
+                group["url"] = testers + "?" + _tester_filter(group, program_id)
+                for screen in group["screens"]:
+                    screen["url"] = f"{group['url']}&screen_completed_max__gte={screen['screen']}"
         context = {**self.admin_site.each_context(request), "title": "Walkthrough funnel", "funnel": data,
                    "programs": WalkthroughProgram.objects.order_by("-ends_on"), "program_id": program_id,
                    "screens": SCREENS, "opts": self.model._meta,
                    "changelist_url": reverse("admin:walkthrough_walkthroughprogress_changelist")}
         return TemplateResponse(request, "admin/walkthrough/funnel.html", context)
+
+
+def _tester_filter(group: dict, program_id: int | None) -> str:
+    """The tester list's query string for one funnel group (a bucket or flag cell, none as empty)."""
+    if group["field"] == "intent_bucket" and group["key"] is None:
+        query = {"intent_bucket__isnull": "True"}
+    else:
+        query = {f"{group['field']}__exact": group["key"] or ""}
+    if program_id is not None:
+        query["program__id__exact"] = str(program_id)
+    return urlencode(query)
 
 
 @admin.register(WalkthroughProgram)
@@ -141,7 +165,12 @@ class WalkthroughProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(WalkthroughPaperTrade)
-class WalkthroughPaperTradeAdmin(admin.ModelAdmin):
+class WalkthroughPaperTradeAdmin(RecordsReadAccess, admin.ModelAdmin):
+    read_access_page = "walkthrough paper trades"
+
+    def read_access_customers(self, objs) -> set:
+        return customer_ids_by_email(obj.progress.tester_email for obj in objs)
+
     list_display = ("id", "progress", "strategy_type", "underlying", "wing_width", "created_at")
     list_filter = ("strategy_type", "underlying")
     list_select_related = ("progress", "progress__program")

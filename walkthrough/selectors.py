@@ -52,7 +52,15 @@ def funnel(*, program_id: int | None = None) -> dict:
             screens = [{"screen": n, "count": row[f"s{n}"],
                         "pct": round(100 * row[f"s{n}"] / row["invited"]) if row["invited"] else 0} for n in SCREENS]
             out.append({"group": row[field] or empty, "invited": row["invited"], "completed": row["completed"],
-                        "screens": screens})
+                        "screens": screens, "field": field, "key": row[field]})
         return out
 
     return {"by_intent": grouped("intent_bucket", "(none)"), "by_flag_cell": grouped("flag_cell", "(no screen posted)")}
+
+
+def funnel_totals(*, program_id: int | None = None) -> dict:
+    """``{"invited", "completed", "s1".."s5"}`` over every tester (one aggregate query), for the dashboard."""
+    rows = WalkthroughProgress.objects.all()
+    if program_id is not None:
+        rows = rows.filter(program_id=program_id)
+    return rows.aggregate(**_reach_annotations())

@@ -64,3 +64,30 @@ def test_seed_demo_calls_each_feature_demo_that_exists(monkeypatch):
     monkeypatch.setitem(sys.modules, "wcb.demo", fake)
     seed()
     assert calls == [[(cid, tier) for cid, _, tier in DEMO_CUSTOMERS]]
+
+
+def test_seed_demo_never_turns_back_on_a_flag_an_operator_turned_off(admin_client):
+    seed()
+    admin_client.post("/admin/console/kill-switch/FLAG_WCB_ENABLED/")  # the operator's kill switch
+    assert Flag.objects.get(name="FLAG_WCB_ENABLED").everyone is False
+    again = seed()
+    assert Flag.objects.get(name="FLAG_WCB_ENABLED").everyone is False
+    assert "FLAG_WCB_ENABLED (off)" in again
+
+
+def test_seed_demo_leaves_a_flag_an_operator_set_before_the_first_run(flags):
+    flags.off("FLAG_SENTIMENT_JOURNAL")  # an operator decided first
+    seed()
+    assert Flag.objects.get(name="FLAG_SENTIMENT_JOURNAL").everyone is False
+    assert Flag.objects.get(name="FLAG_WCB_ENABLED").everyone is True
+
+
+def test_the_demo_tester_has_walked_two_screens_once():
+    from walkthrough.demo import DEMO_TESTER
+    from walkthrough.models import WalkthroughProgress
+
+    seed()
+    assert WalkthroughProgress.objects.get(tester_email=DEMO_TESTER).screen_completed_max == 2
+    WalkthroughProgress.objects.filter(tester_email=DEMO_TESTER).update(screen_completed_max=4)
+    seed()  # a re-run never moves the tester
+    assert WalkthroughProgress.objects.get(tester_email=DEMO_TESTER).screen_completed_max == 4

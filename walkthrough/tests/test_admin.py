@@ -101,3 +101,13 @@ def test_funnel_costs_a_fixed_number_of_queries(walked, invite, django_assert_ma
         invite(f"many{i}@example.test")
     with django_assert_max_num_queries(2):
         funnel()
+
+
+def test_funnel_is_explained_in_plain_words_and_links_to_the_testers(admin_client, walked):
+    body = admin_client.get("/admin/walkthrough/walkthroughprogress/funnel/").content.decode()
+    assert 'id="funnel-explained"' in body and "where testers stopped" in body
+    assert "/admin/walkthrough/walkthroughprogress/?" in body and "screen_completed_max__gte=3" in body
+    assert "onchange=" not in body  # no inline script
+    import re
+    link = re.search(r'href="(/admin/walkthrough/walkthroughprogress/\?[^"]*screen_completed_max__gte=1)"', body)
+    assert admin_client.get(link.group(1).replace("&amp;", "&")).status_code == 200

@@ -72,3 +72,12 @@ def test_sparkline_handles_empty_and_flat_series():
     assert "No trajectory" in sparkline([])
     assert "<svg" in sparkline([["2026-04-15", 0.0]])
     assert "<svg" in sparkline([["2026-04-15", -5.5], ["2026-04-16", Decimal("3.25")]])
+
+
+def test_sparkline_has_axis_values_a_labelled_zero_line_and_the_actual_level():
+    svg = sparkline([["2026-04-15", -5.5], ["2026-04-16", 120.123], ["2026-04-17", 80]], actual=Decimal("42.5"))
+    assert ">120.12</text>" in svg and ">-5.50</text>" in svg  # the axis values, in cents
+    assert ">2026-04-15</text>" in svg and ">2026-04-17</text>" in svg  # first and last session
+    assert "0 (break-even)</text>" in svg
+    assert "actual 42.50</text>" in svg and 'stroke="#0969da"' in svg
+    assert "actual" not in sparkline([["2026-04-15", 1.0]]).split("</svg>")[0]

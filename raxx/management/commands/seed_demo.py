@@ -6,6 +6,7 @@ operator's password is printed only when the operator is created).
 """
 
 import importlib
+import os
 import secrets
 import uuid
 
@@ -16,7 +17,7 @@ from django.db import transaction
 from waffle.models import Flag
 
 from raxx.audit import acting_as
-from raxx.models import Customer
+from raxx.models import AuditEvent, Customer
 from raxx.tokens import issue_dev_token
 
 OPERATOR_USERNAME = "operator"
@@ -27,7 +28,7 @@ DEMO_CUSTOMERS = (
 DEMO_FLAGS = ("FLAG_SENTIMENT_JOURNAL", "FLAG_WCB_ENABLED")
 FEATURE_DEMOS = ("journal.demo", "wcb.demo", "walkthrough.demo")
 TOKEN_TTL = 7 * 24 * 3600
-BASE_URL = "http://127.0.0.1:8000"
+BASE_URL = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"  # make run PORT=8001
 
 
 class Command(BaseCommand):
@@ -62,12 +63,22 @@ class Command(BaseCommand):
         return made
 
     def _flags(self) -> None:
+        """Only a flag's first state: a flag anyone ever changed (an operator's kill switch, the
+        admin, ``waffle_flag``, an earlier seed_demo) is left as it is, so a re-run never turns back
+        on what an operator turned off."""
+        turned_on, left = [], []
         for name in DEMO_FLAGS:
             flag = Flag.objects.get(name=name)
-            if flag.everyone is not True:
-                flag.everyone = True
-                flag.save()  # audited as cli:seed_demo; waffle flushes its cache on commit
-        self.stdout.write(f"Flags on for everyone: {', '.join(DEMO_FLAGS)}")
+            if AuditEvent.objects.filter(event_type="flag_changed", data__flag=name).exists():
+                left.append(f"{name} ({'on' if flag.everyone else 'off'})")
+                continue
+            flag.everyone = True
+            flag.save()  # audited as cli:seed_demo; waffle flushes its cache on commit
+            turned_on.append(name)
+        if turned_on:
+            self.stdout.write(f"Flags on for everyone: {', '.join(turned_on)}")
+        if left:
+            self.stdout.write(f"Flags left as an operator or an earlier run set them: {', '.join(left)}")
 
     def _features(self, customers: list[tuple[Customer, str]]) -> None:
         for module_name in FEATURE_DEMOS:
