@@ -198,6 +198,11 @@ def journal_insights(*, customer: Customer, filters: SentimentFilter, include_he
     }
 
 
+def label_matrix(*, customer: Customer) -> list[dict]:
+    """The customer's pre × post label matrix, every trade (the console's heat map)."""
+    return _label_matrix(_my_labels(customer).filter(source_table="paper_orders"))
+
+
 def _label_matrix(labels: QuerySet) -> list[dict]:
     pnl = F("trade__realized_pnl")
     rows = labels.values("pre_label", "post_label").order_by().annotate(

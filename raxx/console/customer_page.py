@@ -25,7 +25,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 
-from journal.models import PaperOrder, TradeSentimentLabel
+from journal.models import POST_LABELS, PRE_LABELS, PaperOrder, TradeSentimentLabel
+from journal.selectors import label_matrix
 from raxx import health
 from raxx.dsr import erase_customer, erasure_preview
 from raxx.merge import AccountsRefused
@@ -78,9 +79,29 @@ def _labels(customer: Customer) -> dict:
     stats = rows.aggregate(total=Count("id"), post=Count("id", filter=Q(post_label__isnull=False)),
                            locked=Count("id", filter=Q(post_label_locked_at__isnull=False)),
                            with_note=Count("id", filter=Q(journal_note__isnull=False) & ~Q(journal_note="")))
-    by_pre = list(rows.order_by().values_list("pre_label").annotate(n=Count("id")).order_by("-n", "pre_label"))
-    return {**stats, "by_pre": by_pre,
+    return {**stats, "heatmap": label_heatmap(label_matrix(customer=customer)),
             "url": _url("admin:journal_tradesentimentlabel_changelist", query=f"?customer={customer.pk}")}
+
+
+def label_heatmap(matrix: list[dict]) -> dict | None:
+    """The pre × post matrix as heat-map cells (counts only: no P&L, no note text), shaded by count."""
+    if not matrix:
+        return None
+    counts = {(row["pre_label"], row["post_label"]): row["n"] for row in matrix}
+    pres = [*PRE_LABELS, *sorted({pre for pre, _ in counts} - set(PRE_LABELS))]
+    posts = [*POST_LABELS, *sorted({post for _, post in counts if post} - set(POST_LABELS)), None]
+    top = max(counts.values())
+    cell_w, cell_h, left, head = 58, 24, 104, 86
+    cells = [{"x": left + j * cell_w, "y": head + i * cell_h, "n": counts.get((pre, post), 0),
+              "opacity": round(0.12 + 0.88 * counts[(pre, post)] / top, 2) if (pre, post) in counts else 0,
+              "title": f"{pre} → {post or 'no post-trade label'}: {counts.get((pre, post), 0)} trades"}
+             for i, pre in enumerate(pres) for j, post in enumerate(posts)]
+    return {"cells": cells, "width": left + len(posts) * cell_w + 70, "height": head + len(pres) * cell_h,
+            "cell_w": cell_w - 2, "cell_h": cell_h - 2,
+            "rows": [{"label": pre, "y": head + i * cell_h + cell_h / 2 + 4} for i, pre in enumerate(pres)],
+            "text_x": cell_w // 2 - 1, "text_y": cell_h // 2 + 4, "label_x": left - 8,
+            "columns": [{"label": post or "none yet", "x": left + j * cell_w + cell_w / 2, "y": head - 6}
+                        for j, post in enumerate(posts)]}
 
 
 def _positions(customer: Customer) -> dict:

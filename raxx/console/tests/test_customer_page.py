@@ -115,3 +115,23 @@ def test_an_erased_customer_page_writes_nothing_new_about_them(admin_client, cus
 
 def test_missing_customer_is_a_404(admin_client):
     assert admin_client.get("/admin/raxx/customer/00000000-0000-4000-8000-000000000000/change/").status_code == 404
+
+
+def test_label_matrix_is_a_heat_map_of_counts_of_this_customer_only(admin_client, customer, other_customer):
+    from journal.tests.conftest import make_label, make_order
+
+    for post in ("FollowedPlan", "FollowedPlan", "OverrodeRule"):
+        make_label(customer, make_order(customer, exit="101"), pre="Bearish", post=post, note=NOTE)
+    for _ in range(5):
+        make_label(other_customer, make_order(other_customer, exit="150"), pre="Bearish", post="FollowedPlan")
+    html = admin_client.get(page_url(customer)).content.decode()
+    heatmap = re.search(r'<svg id="label-heatmap".*?</svg>', html, re.S).group(0)
+    assert "<title>Bearish → FollowedPlan: 2 trades</title>" in heatmap
+    assert "<title>Bearish → OverrodeRule: 1 trades</title>" in heatmap
+    assert "<title>Bullish → no post-trade label: 0 trades</title>" in heatmap
+    assert 'fill-opacity="1.0"' in heatmap  # the largest cell is the darkest
+    assert NOTE not in html and "1.00" not in heatmap  # counts only: no P&L, no note
+
+
+def test_no_labels_no_heat_map(admin_client, customer):
+    assert 'id="label-heatmap"' not in admin_client.get(page_url(customer)).content.decode()
