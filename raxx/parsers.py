@@ -2,7 +2,7 @@
 
 import re
 
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 # NUL and lone surrogates ("\ud800"): valid in a JSON string, refused by PostgreSQL
@@ -22,9 +22,13 @@ def has_unstorable_text(value) -> bool:
 
 
 def _refuse_unstorable(data):
-    if has_unstorable_text(data):
-        raise ParseError(UNSTORABLE_MESSAGE)
-    return data
+    """A 400 naming the top-level field that holds the text (``non_field_errors`` for a key or a non-object)."""
+    if not has_unstorable_text(data):
+        return data
+    field = "non_field_errors"
+    if isinstance(data, dict):
+        field = next((k for k, v in data.items() if has_unstorable_text(v) and not has_unstorable_text(k)), field)
+    raise ValidationError({field: [UNSTORABLE_MESSAGE]})
 
 
 class SafeJSONParser(JSONParser):

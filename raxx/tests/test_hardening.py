@@ -84,7 +84,7 @@ def test_unstorable_text_in_customer_bodies_is_400(api, flags, text, caplog):
     assert_error(post_json(api, f"/api/sentiment-labels/{label_id}", {"journal_note": text}, method="patch"),
                  400, "invalid_request")
     assert_error(post_json(api, "/api/trading/close-position", {
-        "symbol": text, "asset_type": "stock", "quantity": "1", "cost_basis": "1", "close_price": "2"}),
+        "symbol": text, "asset_type": "equity", "quantity": "1", "cost_basis": "1", "close_price": "2"}),
         400, "invalid_request")
     assert_error(api.get("/api/backtest/sentiment-filter", {"strategy_type": "a\x00b"}), 400, "invalid_request")
     assert "x\ud800" not in caplog.text and "x\x00y" not in caplog.text
