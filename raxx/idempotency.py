@@ -30,7 +30,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from .errors import INVALID_REQUEST, ApplicationError
+from .errors import INVALID_REQUEST, ApplicationError, drop_broken_connections
 from .models import IdempotencyKey
 
 logger = logging.getLogger(__name__)
@@ -100,11 +100,13 @@ def _record(row: IdempotencyKey, response) -> None:
 
 
 def _release(row: IdempotencyKey) -> None:
-    try:
-        IdempotencyKey.objects.filter(pk=row.pk, response_status__isnull=True).delete()
-    except DatabaseError:  # the database is what failed: the claim expires (IN_FLIGHT_TIMEOUT)
-        logger.warning("Could not release idempotency key #%s; it will be taken over after %s", row.pk,
-                       IN_FLIGHT_TIMEOUT)
+    for _ in range(2):
+        try:
+            IdempotencyKey.objects.filter(pk=row.pk, response_status__isnull=True).delete()
+            return
+        except DatabaseError:  # a killed connection: drop it and try once on a fresh one
+            drop_broken_connections()
+    logger.warning("Could not release idempotency key #%s; it can be taken over after %s", row.pk, IN_FLIGHT_TIMEOUT)
 
 
 def idempotency_keys_purge(*, now=None) -> int:

@@ -13,6 +13,8 @@ from .errors import (
     NOT_FOUND,
     PERMISSION_DENIED,
     SERVER_ERROR,
+    DATABASE_UNAVAILABLE,
+    RATE_LIMITED,
     REQUEST_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
     database_unavailable,
@@ -30,7 +32,9 @@ _API_CODES = {
     405: METHOD_NOT_ALLOWED,
     413: REQUEST_TOO_LARGE,
     415: UNSUPPORTED_MEDIA_TYPE,
+    429: RATE_LIMITED,
     500: SERVER_ERROR,
+    503: DATABASE_UNAVAILABLE,  # the only 503 under /api (an HTML-rendered view, e.g. the docs page)
 }
 
 
@@ -70,7 +74,10 @@ class JsonApiErrorsMiddleware:
         if not is_json_path(path):
             return response
         if response.status_code in _API_CODES and not response.get("Content-Type", "").startswith("application/json"):
+            retry_after = response.get("Retry-After")
             response = JsonResponse(error_body(_API_CODES[response.status_code]), status=response.status_code)
+            if retry_after:
+                response["Retry-After"] = retry_after
         response["Cache-Control"] = "no-store"
         return response
 

@@ -18,7 +18,7 @@ import time
 from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import BaseThrottle
 
@@ -88,7 +88,7 @@ def hit(*limits: tuple[str, str]) -> float | None:
         keys.append((f"rl:{name}:{window}", period))
         windows.append((count, (window + 1) * period - now))
     try:
-        redis = cache.__class__.__module__.startswith("django_redis")
+        redis = type(caches["default"]).__module__.startswith("django_redis")  # `cache` is a proxy
         counts = _redis_counts(keys) if redis else _cache_counts(keys)
     except Exception as exc:  # noqa: BLE001 - any cache failure: serve the request
         _warn_cache_down(exc)
