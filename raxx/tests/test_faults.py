@@ -5,7 +5,6 @@ answer, and recovery. The routes come from the URL resolver, so a new one is cov
 Bounded: one pass over the routes per fault, connect timeouts of 0.2 s, a 2 s wait per kill.
 """
 
-import socket
 import time
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from raxx.tests.helpers import dead_redis_caches, free_port
 from conftest import token_for
 from flags.registry import FLAGS
 
@@ -37,11 +37,6 @@ BODIES = {  # a body each write route accepts, so the faults meet the write path
 }
 TIME_BUDGET_S = 240
 
-
-def dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def json_routes() -> list[tuple[str, str | None, object]]:
@@ -128,9 +123,7 @@ def assert_no_500(answers: dict[str, object]):
 @pytest.mark.django_db
 def test_every_route_with_redis_down(world):
     started = time.monotonic()
-    dead = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{dead_port()}/5",
-                        "KEY_PREFIX": "raxx-faults", "OPTIONS": {"IGNORE_EXCEPTIONS": True,
-                                                                 "SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2}}}
+    dead = dead_redis_caches()
     with override_settings(CACHES=dead):
         answers = {what: send() for what, send in world.requests()}
         health = world.api.get("/healthz")
@@ -150,7 +143,7 @@ def test_every_route_with_the_broker_down(world):
 
     started = time.monotonic()
     saved = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url, app.conf.task_always_eager = f"amqp://guest:guest@127.0.0.1:{dead_port()}//", False
+    app.conf.broker_url, app.conf.task_always_eager = f"amqp://guest:guest@127.0.0.1:{free_port()}//", False
     try:
         with override_settings(CELERY_BROKER_URL=app.conf.broker_url, CELERY_TASK_ALWAYS_EAGER=False):
             answers = {what: send() for what, send in world.requests()}

@@ -10,13 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import free_port
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def send(port: int, raw: bytes) -> tuple[int, dict, bytes]:

@@ -1,6 +1,5 @@
 """Rate limits (CONTRACTS §10): 429 rate_limited with Retry-After; served when the cache is down."""
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -8,6 +7,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from raxx.tests.helpers import dead_redis_caches
 from conftest import make_customer, token_for
 
 pytestmark = pytest.mark.django_db
@@ -20,11 +20,6 @@ def assert_limited(response):
     assert 1 <= int(response["Retry-After"]) <= 60
     assert response["Content-Type"].startswith("application/json")
 
-
-def dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed again on exit: nothing listens there
 
 
 @override_settings(THROTTLE_CUSTOMER="5/min")
@@ -102,9 +97,7 @@ def test_default_limits_are_the_contract(settings):
 
 
 def test_requests_are_served_when_the_cache_is_down(customer):
-    dead = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{dead_port()}/5",
-                        "KEY_PREFIX": "raxx-dead", "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.2,
-                                                               "SOCKET_TIMEOUT": 0.2}}}
+    dead = dead_redis_caches()
     with override_settings(CACHES=dead, THROTTLE_CUSTOMER="1/min", THROTTLE_CUSTOMER_WRITES="1/min",
                            THROTTLE_ANONYMOUS="1/min"):
         api = APIClient()
