@@ -272,3 +272,13 @@ def test_operator_sessions_last_the_configured_age(admin_client, settings):
     session = admin_client.session
     assert session.get_expiry_age() == 8 * 3600
     assert session.get_expiry_date().timestamp() <= before + 8 * 3600 + 5
+
+
+def test_an_unrecognised_intent_is_logged_without_its_text(flags, caplog):
+    flags.on("FLAG_WALKTHROUGH_PERSONA_ROUTING")
+    client, _ = _walkthrough_client()
+    caplog.set_level(logging.DEBUG)
+    response = post_json(client, "/api/walkthrough/screen/1", {"answers": {"experience": "1_to_3"},
+                                                               "intent_bucket": "my-secret-plan"})
+    assert response.status_code == 200
+    assert "not recognised" in caplog.text and "my-secret-plan" not in caplog.text
