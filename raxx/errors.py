@@ -62,7 +62,7 @@ def error_body(code: str, detail=None) -> dict:
 
 def database_unavailable(exc: BaseException) -> bool:
     """A lost or refused database connection (not a bad query): the request may be retried."""
-    return isinstance(exc, OperationalError | InterfaceError) and not isinstance(exc, DataError)
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def drop_broken_connections() -> None:

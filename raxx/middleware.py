@@ -8,14 +8,14 @@ from django.http.multipartparser import MultiPartParserError
 
 from .audit import acting_as
 from .errors import (
+    DATABASE_UNAVAILABLE,
     INVALID_REQUEST,
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
     PERMISSION_DENIED,
-    SERVER_ERROR,
-    DATABASE_UNAVAILABLE,
     RATE_LIMITED,
     REQUEST_TOO_LARGE,
+    SERVER_ERROR,
     UNSUPPORTED_MEDIA_TYPE,
     database_unavailable,
     database_unavailable_body,
