@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from flags.registry import flag_is_on
 from raxx.api import flag_required
 from raxx.auth import IsCustomer, token_tier
+from raxx.idempotency import idempotent
 
 from . import selectors, services
 from .formatting import label_detail_dict, label_dict, order_dict
@@ -91,6 +92,7 @@ class PaperOrderListCreateApi(APIView):
         pre_label = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
 
     @extend_schema(request=PaperOrderCreateInputSerializer, responses={201: dict})
+    @idempotent
     def post(self, request):
         journal_on = flag_is_on(request, JOURNAL_FLAG)
         body = request.data
@@ -122,6 +124,7 @@ class PaperOrderCloseApi(APIView):
         exit_price = PositiveDecimal()
 
     @extend_schema(request=PaperOrderCloseInputSerializer, responses={200: dict})
+    @idempotent
     def post(self, request, order_id: int):
         data = _validated(self.PaperOrderCloseInputSerializer, request.data)
         order = services.paper_order_close(customer=request.user, order_id=order_id, exit_price=data["exit_price"],
@@ -138,6 +141,7 @@ class SentimentLabelCreateApi(APIView):
         pre_label = Choice(choices=PRE_LABELS)
 
     @extend_schema(request=SentimentLabelCreateInputSerializer, responses={201: dict})
+    @idempotent
     def post(self, request):
         data = _validated(self.SentimentLabelCreateInputSerializer, request.data)
         label = services.sentiment_label_create(customer=request.user, **data)

@@ -2,11 +2,17 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.module_loading import autodiscover_modules
 
+from .periodic import PeriodicJob
+
 
 class RaxxConfig(AppConfig):
     name = "raxx"
     verbose_name = "Customers and accounts"
-    periodic_tasks = ()
+    periodic_tasks = (
+        PeriodicJob(name="raxx: purge expired idempotency keys", task="raxx.tasks.purge_idempotency_keys",
+                    crontab={"minute": "17"},
+                    description="Deletes Idempotency-Key records older than 24 hours."),
+    )
 
     def ready(self):
         from . import checks, schema  # noqa: F401
@@ -19,7 +25,10 @@ class RaxxConfig(AppConfig):
     @staticmethod
     def _register_core_customer_data():
         from .customer_data import OnMerge, register
-        from .models import AuditEvent
+        from .models import AuditEvent, IdempotencyKey
 
         register(AuditEvent, field="customer", on_merge=OnMerge.KEEP,
                  note="An account's history stays with it; erasure deletes it and leaves one dsr_erased event.")
+        register(IdempotencyKey, field="customer", on_merge=OnMerge.DELETE,
+                 note="Retry keys and the first response of each (24 h): the secondary's are dropped on a "
+                      "merge (its keys mean nothing to the primary's clients), erased with the customer.")

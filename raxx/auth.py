@@ -63,6 +63,8 @@ class QueueJWTAuthentication(JWTAuthentication):
             return QueueAccessToken(raw_token)
         except TokenError as exc:
             raise InvalidToken(str(exc))
+        except (OverflowError, ValueError):  # a signed exp/iat past year 9999 (or 1e20) overflows datetime
+            raise InvalidToken("Token has an out-of-range time claim.")
 
     def get_user(self, validated_token) -> Customer:
         try:

@@ -13,6 +13,9 @@ def database_ok() -> bool:
             cursor.execute("SELECT 1")
             return cursor.fetchone() == (1,)
     except Exception:
+        from .errors import drop_broken_connections
+
+        drop_broken_connections()  # a killed connection: the next probe reconnects
         return False
 
 

@@ -93,3 +93,29 @@ class TombstonedEmail(models.Model):
 
     def __str__(self) -> str:
         return f"tombstoned email #{self.pk} ({self.reason})"
+
+
+class IdempotencyKey(models.Model):
+    """A customer's ``Idempotency-Key`` on a create route (CONTRACTS §10; ``raxx/idempotency.py``).
+
+    The row is inserted (committed) before the work runs, so a concurrent request with the
+    same key meets the unique constraint and answers 409; the first response is written in
+    the same transaction as the work, so it is never recorded for work that did not commit.
+    ``response_status`` is NULL while the request is in flight. Rows expire after 24 hours.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of method, path and the canonical JSON body
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "idempotency_keys"
+        constraints = [models.UniqueConstraint(fields=["customer", "key"], name="idempotency_keys_customer_key_uniq")]
+
+    def __str__(self) -> str:
+        return f"idempotency key #{self.pk} ({'done' if self.response_status else 'in flight'})"

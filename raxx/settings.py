@@ -8,6 +8,7 @@ missing secret stops start-up with a clear message instead of falling back
 to a development default.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -21,6 +22,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 PRODUCTION = not DEBUG
+# Trust X-Forwarded-Proto (and one X-Forwarded-For hop for rate limits) only when told that a
+# TLS-terminating proxy sets them: otherwise any client could claim HTTPS or another address.
+BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
 
 _DEV_DEFAULTS = {
     "DJANGO_SECRET_KEY": "dev-insecure-secret-key-change-me",
@@ -29,9 +33,19 @@ _DEV_DEFAULTS = {
 }
 
 
+SECRET_MIN_LENGTH = 32
+
+
 def secret(name: str, *, required_in_production: bool = True) -> str:
-    """A secret from the environment; a dev default only outside production."""
+    """A secret from the environment; a dev default only outside production,
+    where a short secret (or a development default) stops start-up too."""
     value = env.str(name, default="")
+    if value and PRODUCTION and (len(value) < SECRET_MIN_LENGTH or value == _DEV_DEFAULTS.get(name)):
+        raise ImproperlyConfigured(
+            f"{name} is too weak for production mode (DJANGO_DEBUG=0): use a random value of at least "
+            f"{SECRET_MIN_LENGTH} characters (not the development default), e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'."
+        )
     if value:
         return value
     if PRODUCTION and required_in_production:
@@ -55,6 +69,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     # flags before waffle: our waffle_flag command wraps waffle's to audit changes.
     "flags",
     "waffle",
@@ -67,9 +82,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it turns even SecurityMiddleware's and CommonMiddleware's 400s (a bad Host) into JSON
+    # under /api and /healthz, and refuses an oversized body before anything reads it.
+    "raxx.middleware.JsonApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "raxx.middleware.JsonApiErrorsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -79,6 +97,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "waffle.middleware.WaffleMiddleware",
 ]
+
+# CONTRACTS §10: a larger body is 413 request_too_large on every route (raxx.middleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
 ROOT_URLCONF = "raxx.urls"
 WSGI_APPLICATION = "raxx.wsgi.application"
@@ -94,6 +115,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -197,7 +219,17 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_THROTTLE_CLASSES": ["raxx.throttling.CustomerRateThrottle"],
+    # The client address for THROTTLE_ANONYMOUS: REMOTE_ADDR, or our proxy's X-Forwarded-For hop.
+    "NUM_PROXIES": 1 if BEHIND_TLS_PROXY else 0,
 }
+# Rate limits (CONTRACTS §10; raxx/throttling.py): "<count>/<s|min|hour|day>", counted in the cache.
+THROTTLE_CUSTOMER = env.str("THROTTLE_CUSTOMER", default="1200/min")
+THROTTLE_CUSTOMER_WRITES = env.str("THROTTLE_CUSTOMER_WRITES", default="120/min")
+THROTTLE_ANONYMOUS = env.str("THROTTLE_ANONYMOUS", default="60/min")
+for _name in ("THROTTLE_CUSTOMER", "THROTTLE_CUSTOMER_WRITES", "THROTTLE_ANONYMOUS"):
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} looks like '120/min' (per s, min, hour or day); got {globals()[_name]!r}.")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Raxx API",
     "DESCRIPTION": "Paper trading journal, What Could've Been, and the beta walkthrough.",
@@ -210,6 +242,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "raxx.schema.contract_path_names",
+        "raxx.idempotency.document_idempotent_responses",
     ],
 }
 
@@ -281,11 +314,48 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage" if PRODUCTION else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Operators are the only session users (customers send a JWT): a working day, not two weeks.
+SESSION_COOKIE_AGE = env.int("OPERATOR_SESSION_AGE_S", default=8 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if PRODUCTION:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load-balancer probes speak plain HTTP to the app
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # Preloading is a commitment made at hstspreload.org, not by a header alone: opt in.
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy (django-csp) on every response: the console (admin) and the API
+# docs load scripts only from this origin (Swagger UI's init script is a file: the split
+# view), or with the request's nonce (csp_nonce in a template). Inline styles stay allowed:
+# the admin and Swagger UI use them, and they cannot run code.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -21,3 +21,11 @@ def dsr_erase_task(customer_id: str, actor: str = "system") -> dict:
         logger.warning("dsr_erase_task %s refused: %s", customer_id, exc.code)
         return {"customer_id": customer_id, "refused": exc.code}
     return {"customer_id": customer_id, "rows_deleted": result.rows_deleted}
+
+
+@shared_task(acks_late=True)
+def purge_idempotency_keys() -> dict:
+    """Hourly: Idempotency-Key records older than 24 hours are deleted."""
+    from .idempotency import idempotency_keys_purge
+
+    return {"deleted": idempotency_keys_purge()}

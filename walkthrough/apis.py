@@ -5,13 +5,12 @@ import math
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from raxx.api import flag_required
 from raxx.errors import ApplicationError
-from raxx.parsers import SafeJSONParser
+from raxx.parsers import SafeFormParser, SafeJSONParser, SafeMultiPartParser
 
 from . import services
 from .auth import IsTester, WalkthroughTokenAuthentication
@@ -29,7 +28,7 @@ class WalkthroughApi(APIView):
     permission_classes = [IsTester]
     # JSON is the contract; form and multipart bodies (a test client's default encoding,
     # e.g. an "empty" POST to screen 4) are read too rather than refused with 415.
-    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, SafeFormParser, SafeMultiPartParser]
 
     def progress(self, request):
         return request.user.progress

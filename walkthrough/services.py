@@ -94,8 +94,9 @@ def _advance(progress: WalkthroughProgress, cell: Cell, step: str | None, fields
 def normalise_intent(value) -> str:
     if isinstance(value, str) and value in INTENT_BUCKETS:
         return value
-    logger.warning("walkthrough intent_bucket %r is not recognised; stored as unknown and routed as income",
-                   str(value)[:40])
+    # The value is what a tester typed: logged by type and length only (never submitted text).
+    logger.warning("walkthrough intent_bucket not recognised (a %s of length %s); stored as unknown and routed "
+                   "as income", type(value).__name__, len(value) if isinstance(value, str | list | dict) else "-")
     return "unknown"
 
 

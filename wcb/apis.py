@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from raxx.api import flag_required
 from raxx.auth import IsCustomer, tier_in, token_tier
 from raxx.errors import TIER_INSUFFICIENT, ApplicationError
+from raxx.idempotency import idempotent
 from raxx.models import Customer
 
 from .models import HORIZON_EOM, AssetType, Horizon
@@ -106,6 +107,7 @@ class ClosePositionApi(APIView):
             return value
 
     @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT}, tags=["wcb"])
+    @idempotent
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

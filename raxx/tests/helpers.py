@@ -32,3 +32,19 @@ def unsigned(payload: dict) -> str:
 def bearer(client, token: str):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
+
+
+def free_port() -> int:
+    """A local port nothing listens on (bound, then closed again): a dead Redis/broker, or a server's port."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dead_redis_caches() -> dict:
+    """CACHES pointing at a Redis port nothing listens on, with the project's fail-open options."""
+    return {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{free_port()}/5",
+                        "KEY_PREFIX": "raxx-dead", "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.2,
+                                                               "SOCKET_TIMEOUT": 0.2}}}

@@ -1,0 +1,130 @@
+"""Rate limits (CONTRACTS §10): fixed-window counters in the shared cache.
+
+DRF's ``SimpleRateThrottle`` keeps a list of timestamps per client (a GET and a
+SET of up to 1,200 pickled floats per request at our customer rate); a counter
+per window costs one cache round trip for every limit a request meets together
+(``SET key 0 EX period NX`` + ``INCR key`` for each, in one Redis pipeline).
+A burst of up to twice a limit can straddle a window boundary; that is the usual
+price of fixed windows and fine for abuse control.
+
+With the cache down, requests are served (the limit is an accelerator's job,
+never a reason to refuse a customer). Operators' sign-in ceremonies use
+``hit()`` too (raxx.console).
+"""
+
+import logging
+import math
+import time
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.throttling import BaseThrottle
+
+from .models import Customer
+
+logger = logging.getLogger(__name__)
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_WARN_EVERY_S = 60
+_last_warning = [0.0]
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+@lru_cache(maxsize=32)
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"1200/min"`` → (1200, 60). Units: s, sec, m, min, h, hour, d, day."""
+    try:
+        number, unit = rate.split("/")
+        count, period = int(number), _PERIODS[unit.strip()[0]]
+    except (ValueError, KeyError, IndexError):
+        raise ImproperlyConfigured(f"A rate limit looks like '120/min' (s, min, hour, day); got {rate!r}.")
+    if count < 1:
+        raise ImproperlyConfigured(f"A rate limit allows at least one request; got {rate!r}.")
+    return count, period
+
+
+def _warn_cache_down(exc: Exception) -> None:
+    now = time.monotonic()
+    if now - _last_warning[0] > _WARN_EVERY_S:
+        _last_warning[0] = now
+        logger.warning("Rate limits are not enforced: the cache is unreachable (%s).", type(exc).__name__)
+
+
+def _redis_counts(keys: list[tuple[str, int]]) -> list[int]:
+    from django_redis import get_redis_connection
+
+    pipe = get_redis_connection("default").pipeline(transaction=False)
+    for name, period in keys:
+        key = cache.make_key(name)  # the cache's prefix and version, as for every other key
+        pipe.set(key, 0, ex=period, nx=True)
+        pipe.incr(key)
+    return pipe.execute()[1::2]
+
+
+def _cache_counts(keys: list[tuple[str, int]]) -> list[int]:
+    counts = []
+    for key, period in keys:
+        cache.add(key, 0, period)
+        try:
+            counts.append(cache.incr(key))
+        except ValueError:  # expired between add and incr: this request starts the window
+            cache.add(key, 1, period)
+            counts.append(1)
+    return counts
+
+
+def hit(*limits: tuple[str, str]) -> float | None:
+    """Count one request against each ``(name, rate)`` limit, e.g. ``("customer:<id>", "1200/min")``.
+
+    Returns the seconds to wait when any limit is exceeded, else None (also when the
+    cache is unreachable: served, with a warning at most once a minute).
+    """
+    now = time.time()
+    keys, windows = [], []
+    for name, rate in limits:
+        count, period = parse_rate(rate)
+        window = int(now // period)
+        keys.append((f"rl:{name}:{window}", period))
+        windows.append((count, (window + 1) * period - now))
+    try:
+        redis = type(caches["default"]).__module__.startswith("django_redis")  # `cache` is a proxy
+        counts = _redis_counts(keys) if redis else _cache_counts(keys)
+    except Exception as exc:  # noqa: BLE001 - any cache failure: serve the request
+        _warn_cache_down(exc)
+        return None
+    waits = [wait for (allowed, wait), seen in zip(windows, counts, strict=True) if seen is not None and seen > allowed]
+    return max(waits) if waits else None
+
+
+def client_address(request) -> str:
+    """The caller's address: REMOTE_ADDR, or the last X-Forwarded-For hop when
+    ``DJANGO_BEHIND_TLS_PROXY`` says our proxy appends it (REST_FRAMEWORK NUM_PROXIES)."""
+    return BaseThrottle().get_ident(request) or "unknown"
+
+
+def retry_after(wait: float) -> int:
+    return max(1, math.ceil(wait))
+
+
+def failed_authentication_wait(request) -> float | None:
+    """Count a request that failed authentication against its address; the wait when over."""
+    return hit((f"anon:{client_address(request)}", settings.THROTTLE_ANONYMOUS))
+
+
+class CustomerRateThrottle(BaseThrottle):
+    """``THROTTLE_CUSTOMER`` per customer on every customer route, and
+    ``THROTTLE_CUSTOMER_WRITES`` on its writes: one cache round trip for both."""
+
+    def allow_request(self, request, view) -> bool:
+        customer = request.user
+        if not isinstance(customer, Customer):
+            return True  # walkthrough testers and anonymous docs/schema requests
+        limits = [(f"customer:{customer.pk}", settings.THROTTLE_CUSTOMER)]
+        if request.method in WRITE_METHODS:
+            limits.append((f"customer-writes:{customer.pk}", settings.THROTTLE_CUSTOMER_WRITES))
+        self._wait = hit(*limits)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
