@@ -18,7 +18,7 @@ NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 NOT_ACCEPTABLE = "not_acceptable"
-THROTTLED = "throttled"
+THROTTLED = "rate_limited"
 SERVER_ERROR = "server_error"
 
 
