@@ -111,6 +111,7 @@ class _CeremonyApi(APIView):
     authentication_classes = [_CsrfSession]
     permission_classes = [AllowAny]
     throttle_classes = [SigninAddressThrottle, SigninUsernameThrottle]
+    schema = None  # the console's own endpoints, not the public API: not in /api/schema
     ceremony_step = ""
     ceremony = ""
 
@@ -125,6 +126,17 @@ class _CeremonyApi(APIView):
     @staticmethod
     def options(options_json: str) -> Response:
         return Response(json.loads(options_json))
+
+    @staticmethod
+    def short_lived_if_anonymous(request) -> None:
+        # A sign-in attempt by nobody in particular keeps its session row 5 minutes, not 2 weeks.
+        if request.user is None:
+            request.session.set_expiry(operators.CEREMONY_TIMEOUT_S)
+
+    @staticmethod
+    def sign_in(request, user) -> None:
+        login(request._request, user, backend=BACKEND)
+        request.session.set_expiry(None)  # the signed-in session lives the usual SESSION_COOKIE_AGE
 
     def staff_user(self, request):
         user = request.user
@@ -146,6 +158,7 @@ class RegistrationBegin(_CeremonyApi):
             if link is None:
                 return self.refused(operators.CeremonyError(
                     operators.ENROLLMENT_LINK_INVALID, "enrollment link expired, used or unknown"))
+            self.short_lived_if_anonymous(request)
             return self.options(operators.registration_begin(session=request.session, user=link.user, link=link))
         user = self.staff_user(request)
         if user is None:
@@ -173,7 +186,7 @@ class RegistrationComplete(_CeremonyApi):
         except operators.CeremonyError as exc:
             return self.refused(exc)
         if request.user is None or request.user.pk != passkey.user_id:
-            login(request._request, passkey.user, backend=BACKEND)
+            self.sign_in(request, passkey.user)
         return Response({"status": "enrolled", "passkey": {"id": passkey.pk, "name": passkey.name},
                          "redirect": reverse("console-passkeys") if data.validated_data.get("token") is None
                          else reverse("admin:index")})
@@ -188,6 +201,7 @@ class AuthenticationBegin(_CeremonyApi):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        self.short_lived_if_anonymous(request)
         return self.options(operators.authentication_begin(
             session=request.session, username=data.validated_data.get("username") or None))
 
@@ -207,5 +221,5 @@ class AuthenticationComplete(_CeremonyApi):
                 session=request.session, credential=data.validated_data["credential"])
         except operators.CeremonyError as exc:
             return self.refused(exc)
-        login(request._request, passkey.user, backend=BACKEND)
+        self.sign_in(request, passkey.user)
         return Response({"status": "signed_in", "redirect": _safe_next(request, data.validated_data.get("next"))})

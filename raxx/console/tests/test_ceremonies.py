@@ -268,3 +268,14 @@ def test_ceremonies_need_the_csrf_token_of_the_page(db, enrolled):
     page = strict.get("/admin/login/")
     token = page.cookies["csrftoken"].value
     assert post(strict, SIGNIN_BEGIN, {}, HTTP_X_CSRFTOKEN=token).status_code == 200
+
+
+def test_an_abandoned_sign_in_keeps_its_session_five_minutes_and_a_signed_in_one_the_usual_age(
+        client, enrolled, authenticator):
+    from django.conf import settings as django_settings
+
+    post(client, SIGNIN_BEGIN, {})
+    assert client.session.get_expiry_age() == 300
+    credential = authenticator.get(post(client, SIGNIN_BEGIN, {}).json(), origin="http://localhost:8000")
+    assert post(client, SIGNIN_COMPLETE, {"credential": credential}).status_code == 200
+    assert client.session.get_expiry_age() == django_settings.SESSION_COOKIE_AGE
