@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -137,6 +138,9 @@ def browser_page(request, console_server, monkeypatch):
             harness = ConsoleBrowser(page=page, server=console_server, cdp=cdp, authenticator_id=authenticator_id,
                                      name=name, external_requests=external)
             yield harness
+            # The test's ORM calls ran while Playwright's loop was running and got a connection of
+            # their own: close it here, or PostgreSQL refuses to drop the test database at the end.
+            connections.close_all()
             assert not sorted(set(external)), f"requests left 127.0.0.1/localhost: {sorted(set(external))}"
         finally:
             browser.close()
