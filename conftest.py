@@ -81,8 +81,9 @@ def other_customer(db) -> Customer:
 
 @pytest.fixture
 def operator(db, django_user_model):
+    # No usable password: operators sign in with a passkey only (CONTRACTS §8).
     return django_user_model.objects.create_user(
-        "operator", "operator@example.test", "operator-pass", is_staff=True, is_superuser=True)
+        "operator", "operator@example.test", None, is_staff=True, is_superuser=True)
 
 
 @pytest.fixture

@@ -173,6 +173,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Operators sign in with a passkey only (CONTRACTS §8): this backend never authenticates by
+# password (Django's ModelBackend is not listed); it only loads the session's user.
+AUTHENTICATION_BACKENDS = ["raxx.console.backends.PasskeyOnlyBackend"]
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or "localhost"
+WEBAUTHN_ORIGIN = env.str("WEBAUTHN_ORIGIN", default="") or f"http://localhost:{env.str('PORT', default='') or 8000}"  # make run PORT=…
+THROTTLE_OPERATOR_SIGNIN = env.str("THROTTLE_OPERATOR_SIGNIN", default="") or "10/min"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

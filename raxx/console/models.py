@@ -1,9 +1,55 @@
-"""Tables of the operator console."""
+"""Tables of the operator console: operator passkeys and enrollment links (CONTRACTS §8), and the
+read-access log (who looked at which customer's data).
 
+No password, no secret is stored: a passkey row holds the credential's public key,
+an enrollment link only the SHA-256 of its one-time token.
+"""
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from raxx.models import Customer
+
+
+class OperatorPasskey(models.Model):
+    """One WebAuthn credential of an operator (a Django staff user)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=100)
+    # base64url of the raw credential id (at most 1023 bytes, so at most 1364 characters).
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()  # COSE_Key bytes, as the authenticator sent them
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    user_handle = models.BinaryField()  # random, per operator: never the username or pk
+    aaguid = models.CharField(max_length=36, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "console_operator_passkeys"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"
+
+
+class OperatorEnrollmentLink(models.Model):
+    """A one-time invitation to register a passkey: valid 15 minutes, used once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollment_links")
+    token_hash = models.CharField(max_length=64, unique=True)  # sha256 hex of a 256-bit random token
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "console_operator_enrollment_links"
+
+    def __str__(self) -> str:
+        return f"enrollment link for {self.user} (expires {self.expires_at:%Y-%m-%d %H:%M})"
 
 
 class ReadAccess(models.Model):

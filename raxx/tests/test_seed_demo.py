@@ -24,9 +24,12 @@ def seed() -> str:
 
 def test_seed_demo_makes_an_operator_two_customers_tokens_and_flags():
     output = seed()
-    password = re.search(r"password: (\S+)", output).group(1)
+    assert "password" not in output.lower()
     operator = get_user_model().objects.get(username="operator")
-    assert operator.is_staff and operator.is_superuser and operator.check_password(password)
+    assert operator.is_staff and operator.is_superuser and not operator.has_usable_password()
+    enroll_url = output.splitlines()[-1]
+    assert re.fullmatch(r"http://localhost:8000/admin/enroll/[\w-]+/", enroll_url)
+    assert APIClient().get(enroll_url.removeprefix("http://localhost:8000")).status_code == 200
 
     assert {(c.id, c.email) for c in Customer.objects.all()} == {(cid, email) for cid, email, _ in DEMO_CUSTOMERS}
     tokens = JWT_RE.findall(output)
@@ -44,14 +47,29 @@ def test_seed_demo_makes_an_operator_two_customers_tokens_and_flags():
         "cli:seed_demo"}
 
 
-def test_seed_demo_is_idempotent_and_prints_the_password_once():
-    seed()
+def test_seed_demo_is_idempotent_and_prints_a_fresh_enrollment_link():
+    first_url = seed().splitlines()[-1]
     events = AuditEvent.objects.count()
     again = seed()
-    assert "password:" not in again and "exists" in again
+    assert "password" not in again.lower() and "exists (0 passkey(s)" in again
     assert get_user_model().objects.count() == 1 and Customer.objects.count() == 2
-    assert AuditEvent.objects.count() == events
+    # The only new evidence: the new invite (the old link stops working).
+    assert list(AuditEvent.objects.values_list("event_type", flat=True)[:AuditEvent.objects.count() - events]) == [
+        "operator_invited"]
     assert len(JWT_RE.findall(again)) == 2
+    client = APIClient()
+    assert client.get(first_url.removeprefix("http://localhost:8000")).status_code == 410
+    assert client.get(again.splitlines()[-1].removeprefix("http://localhost:8000")).status_code == 200
+
+
+def test_seed_demo_leaves_a_disabled_operator_disabled():
+    from raxx.console.operators import operator_disable
+
+    seed()
+    operator_disable(username="operator", actor="test")
+    output = seed()
+    assert "is disabled" in output and "/admin/enroll/" not in output
+    assert not get_user_model().objects.get(username="operator").is_active
 
 
 def test_seed_demo_calls_each_feature_demo_that_exists(monkeypatch):

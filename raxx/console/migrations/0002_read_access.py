@@ -10,6 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ('console', '0001_passkeys'),
         ('raxx', '0002_tombstoned_emails'),
     ]
 

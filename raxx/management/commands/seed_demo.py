@@ -1,13 +1,12 @@
 """Demo data for ``make run``: an operator, two customers with ready JWTs,
 the journal and WCB flags on, and each feature's own sample data.
 
-Idempotent: running it again changes nothing and prints fresh tokens (the
-operator's password is printed only when the operator is created).
+Idempotent: running it again changes nothing and prints fresh tokens and a
+fresh passkey enrollment link for the operator (operators have no password).
 """
 
 import importlib
 import os
-import secrets
 import uuid
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.db import transaction
 from waffle.models import Flag
 
 from raxx.audit import acting_as
+from raxx.console.operators import ENROLLMENT_TTL, operator_invite
 from raxx.models import AuditEvent, Customer
 from raxx.tokens import issue_dev_token
 
@@ -28,7 +28,7 @@ DEMO_CUSTOMERS = (
 DEMO_FLAGS = ("FLAG_SENTIMENT_JOURNAL", "FLAG_WCB_ENABLED")
 FEATURE_DEMOS = ("journal.demo", "wcb.demo", "walkthrough.demo")
 TOKEN_TTL = 7 * 24 * 3600
-BASE_URL = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"  # make run PORT=8001
+BASE_URL = f"http://localhost:{os.environ.get('PORT') or 8000}"  # make run PORT=8001
 
 
 class Command(BaseCommand):
@@ -41,17 +41,22 @@ class Command(BaseCommand):
             self._flags()
             self._features(customers)
         self._tokens(customers)
+        self._console_link()
 
     def _operator(self) -> None:
-        User = get_user_model()
-        if User.objects.filter(username=OPERATOR_USERNAME).exists():
-            self.stdout.write(f"Operator '{OPERATOR_USERNAME}' exists (password unchanged; "
-                              f"reset it with: python manage.py changepassword {OPERATOR_USERNAME}).")
+        """A passkey enrollment link for the demo operator (CONTRACTS §8: no password)."""
+        self.enroll_url = None
+        user = get_user_model().objects.filter(username=OPERATOR_USERNAME).first()
+        if user is not None and not user.is_active:
+            self.stdout.write(f"Operator '{OPERATOR_USERNAME}' is disabled; re-enable it with: "
+                              f"python manage.py operator_invite {OPERATOR_USERNAME}")
             return
-        password = secrets.token_urlsafe(12)
-        User.objects.create_superuser(OPERATOR_USERNAME, "operator@example.test", password)
-        self.stdout.write(self.style.SUCCESS(
-            f"Operator created: {BASE_URL}/admin/  user: {OPERATOR_USERNAME}  password: {password}  (printed once)"))
+        invite = operator_invite(username=OPERATOR_USERNAME, email="operator@example.test", superuser=True,
+                                 actor="cli:seed_demo")
+        passkeys = invite.user.passkeys.count()
+        self.enroll_url = invite.url
+        state = "created" if invite.created else f"exists ({passkeys} passkey(s): sign in at {settings.WEBAUTHN_ORIGIN}/admin/)"
+        self.stdout.write(self.style.SUCCESS(f"Operator '{OPERATOR_USERNAME}' {state}; passkey enrollment link below."))
 
     @transaction.atomic
     def _customers(self) -> list[tuple[Customer, str]]:
@@ -103,4 +108,14 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write("Try it:")
         self.stdout.write(f'  TOKEN=<a JWT above>; curl -H "Authorization: Bearer $TOKEN" {BASE_URL}/api/me')
-        self.stdout.write(f"  API docs: {BASE_URL}/api/docs    admin: {BASE_URL}/admin/    health: {BASE_URL}/healthz")
+        self.stdout.write(f"  API docs: {BASE_URL}/api/docs    health: {BASE_URL}/healthz")
+
+    def _console_link(self) -> None:
+        if not self.enroll_url:
+            return
+        minutes = int(ENROLLMENT_TTL.total_seconds() // 60)
+        self.stdout.write("")
+        self.stdout.write(f"Operator console: open this link within {minutes} minutes (single use) to register a passkey "
+                          f"for '{OPERATOR_USERNAME}' and sign in; afterwards sign in at {settings.WEBAUTHN_ORIGIN}/admin/ "
+                          "with that passkey:")
+        self.stdout.write(self.enroll_url)
