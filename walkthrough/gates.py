@@ -8,7 +8,9 @@ a strategy-templates validator (design §3.Q3).
 
 import math
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from raxx.decimals import parse_decimal
 
 from .scenarios import CC_MIN_DTE
 
@@ -29,13 +31,8 @@ MAX_LEGS = 8
 
 
 def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or number.as_tuple().exponent < -4 or abs(number) >= Decimal("1e9"):
+    number = parse_decimal(value)
+    if number is None or not number.is_finite() or number.as_tuple().exponent < -4 or abs(number) >= Decimal("1e9"):
         return None
     result = float(number)
     return result if math.isfinite(result) else None
