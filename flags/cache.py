@@ -53,8 +53,8 @@ class GenerationCache(BaseCache):
         return getattr(settings, "FLAGS_CACHE_TTL", 10) if timeout is DEFAULT_TIMEOUT else timeout
 
     # -- reads ---------------------------------------------------------------
+    # Keys go to the store as given (the store adds its own prefix); waffle never passes a version.
     def get(self, key, default=None, version=None):
-        key = self.make_key(key, version)
         try:
             found = self.store.get_many([GENERATION_KEY, key])
         except Exception:  # unreachable cache: read the database, cache nothing
@@ -85,7 +85,6 @@ class GenerationCache(BaseCache):
 
     # -- writes of entries (after a miss) --------------------------------------
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        key = self.make_key(key, version)
         generation = getattr(self._seen, "keys", {}).pop(key, None)
         if generation is None:  # no generation seen before the database read: do not cache
             return False
