@@ -95,9 +95,9 @@ def _clean_leg(i: int, leg, allowed_roles: tuple[str, ...], reasons: list, alias
     if expiry is None:
         reasons.append({"code": "invalid_expiry", "leg": i, "role": role})
     if _word(leg.get("option_type")) not in (None, option_type):
-        reasons.append({"code": "option_type_mismatch", "leg": i, "role": role, "expected": option_type})
+        reasons.append({"code": "option_type_mismatch", "leg": i, "role": role, "required": option_type})
     if _word(leg.get("action")) not in (None, action):
-        reasons.append({"code": "action_mismatch", "leg": i, "role": role, "expected": action})
+        reasons.append({"code": "action_mismatch", "leg": i, "role": role, "required": action})
     if len(reasons) > before:
         return None
     return {"role": role, "strike": strike, "expiry": expiry.isoformat(), "option_type": option_type,
@@ -109,7 +109,7 @@ def check_legs(builder: str, legs: list, fixture: dict) -> tuple[str, list[dict]
     strategy_type, roles = SHAPES[builder]
     reasons: list[dict] = []
     if len(legs) != len(roles):
-        reasons.append({"code": "wrong_leg_count", "expected": len(roles), "got": len(legs)})
+        reasons.append({"code": "wrong_leg_count", "required": len(roles), "got": len(legs)})
         if len(legs) > MAX_LEGS:
             return strategy_type, [], reasons
     leg_reasons: list[dict] = []
@@ -135,7 +135,7 @@ def check_legs(builder: str, legs: list, fixture: dict) -> tuple[str, list[dict]
         reasons.append({"code": "multiple_expiries", "expiries": expiries})
     strikes = [leg["strike"] for leg in ordered]
     if any(a >= b for a, b in zip(strikes, strikes[1:])):
-        reasons.append({"code": "strike_order", "expected": " < ".join(roles)})
+        reasons.append({"code": "strike_order", "required": " < ".join(roles)})
 
     raw = fixture["raw"]
     listed = {(float(c["strike"]), c["expiry"], c["type"]): c for c in raw["contracts"]}
