@@ -138,3 +138,30 @@ def test_a_flag_check_costs_one_cache_round_trip_per_waffle_key(api, flags):
     finally:
         del store.get_many
     assert calls and all(keys[0] == GENERATION_KEY and len(keys) == 2 for keys in calls)
+
+
+def test_any_operator_page_whose_flag_change_is_refused_shows_an_error():
+    """A console page that saves a flag (e.g. a kill switch) gets the same refusal as the admin."""
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    from flags.middleware import FlagChangeRefusedMiddleware
+
+    request = RequestFactory().post("/admin/console/kill/FLAG_WCB_ENABLED")
+    request.session = {}
+    request._messages = FallbackStorage(request)
+
+    def view(req):
+        flag = Flag.objects.get(name="FLAG_WCB_ENABLED")
+        flag.everyone = False
+        flag.save()
+
+    middleware = FlagChangeRefusedMiddleware(view)
+    with override_settings(CACHES=unreachable_redis_caches()):
+        try:
+            view(request)
+        except FlagCacheUnreachable as exc:
+            response = middleware.process_exception(request, exc)
+    assert response.status_code == 302 and response["Location"] == "/admin/console/kill/FLAG_WCB_ENABLED"
+    assert "Not saved: the flag cache" in [str(m) for m in request._messages][0]
+    assert everyone("FLAG_WCB_ENABLED") is None
