@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from flags.registry import flag_is_on
 from raxx.api import flag_required
 from raxx.auth import IsCustomer, token_tier
+from raxx.decimals import StrictDecimalField
 from raxx.idempotency import idempotent
 
 from . import selectors, services
@@ -21,13 +22,11 @@ JournalFlag = flag_required(JOURNAL_FLAG)
 PRICE = {"max_digits": 16, "decimal_places": 6}  # ≤ 9,999,999,999.999999: P&L always fits numeric(34, 12)
 
 
-class PositiveDecimal(serializers.DecimalField):
+class PositiveDecimal(StrictDecimalField):
     def __init__(self, **kwargs):
         super().__init__(**PRICE, coerce_to_string=True, **kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("invalid")
         value = super().to_internal_value(data)
         if value <= 0:
             raise serializers.ValidationError("Must be greater than zero.")

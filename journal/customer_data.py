@@ -4,7 +4,7 @@ Both tables belong to the customer and are erased with them. On a merge the
 secondary's orders move to the primary, and so do their labels. A label is
 unique per (customer, source_table, trade_id); trade ids are global, so the
 moved labels cannot collide with the primary's — ``keep_primary_on_conflict``
-states the rule anyway, so a future source table with per-customer trade ids
+states the rule anyway, so a source table added later with per-customer trade ids
 stays safe (the primary's label wins, the secondary's duplicate is deleted).
 Locked labels stay read-only: the database trigger lets a merge change only
 their ``user_id`` (see migrations/0003).

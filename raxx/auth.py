@@ -28,6 +28,28 @@ from .models import Customer
 
 TIERS = ("free", "pro", "pro_plus")
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
+# RFC 9110 §11.1: the scheme is case-insensitive. JWT and walkthrough routes share this rule.
+BEARER = b"bearer"
+
+
+def bearer_credentials(header: bytes) -> list[bytes] | None:
+    """The space-separated parts after the scheme when ``header`` uses Bearer (any case), else None."""
+    parts = header.split()
+    if not parts or parts[0].lower() != BEARER:
+        return None
+    return parts[1:]
+
+
+def canonical_sub(value) -> uuid.UUID:
+    """The customer id of a ``sub`` claim, which must be the canonical spelling of a UUID:
+    36 characters, lowercase hex, hyphenated (``str(uuid.UUID(...))``). Any other spelling
+    (uppercase, braces, ``urn:uuid:``, no hyphens) raises ValueError: one customer, one spelling."""
+    if not isinstance(value, str):
+        raise ValueError("sub must be a string")
+    customer_id = uuid.UUID(value)
+    if str(customer_id) != value:
+        raise ValueError("sub is not in canonical UUID form")
+    return customer_id
 
 
 @lru_cache(maxsize=8)
@@ -66,11 +88,20 @@ class QueueJWTAuthentication(JWTAuthentication):
         except (OverflowError, ValueError):  # a signed exp/iat past year 9999 (or 1e20) overflows datetime
             raise InvalidToken("Token has an out-of-range time claim.")
 
+    def get_raw_token(self, header: bytes) -> bytes | None:
+        credentials = bearer_credentials(header)
+        if credentials is None:
+            return None  # another scheme: not ours to judge (401 not_authenticated)
+        if len(credentials) != 1:
+            raise AuthenticationFailed("Authorization header must contain two space-delimited values",
+                                       code="bad_authorization_header")
+        return credentials[0]
+
     def get_user(self, validated_token) -> Customer:
         try:
-            customer_id = uuid.UUID(str(validated_token["sub"]))
+            customer_id = canonical_sub(validated_token["sub"])
         except (KeyError, ValueError, TypeError):
-            raise InvalidToken("Token has no valid 'sub' claim.")
+            raise InvalidToken("Token has no valid 'sub' claim (a UUID in canonical form).")
         customer = customer_for_token(customer_id, email=token_email(validated_token.get("email")))
         if customer.is_tombstoned:
             raise AuthenticationFailed("This account is closed.", code="account_closed")

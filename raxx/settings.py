@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "raxx.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "flags.middleware.FlagChangeRefusedMiddleware",  # a refused flag change on an operator page: a message
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "waffle.middleware.WaffleMiddleware",
 ]
@@ -255,7 +256,11 @@ SPECTACULAR_SETTINGS = {
 # --- Flags (django-waffle) ------------------------------------------------
 WAFFLE_CREATE_MISSING_FLAGS = False
 WAFFLE_FLAG_DEFAULT = False
-WAFFLE_CACHE_NAME = "default"
+# Flags are cached through flags/cache.py (generation-checked, refuses an undeliverable
+# change); FLAGS_CACHE_TTL bounds staleness if the cache is lost mid-change.
+CACHES["flags"] = {"BACKEND": "flags.cache.GenerationCache", "LOCATION": "default"}
+FLAGS_CACHE_TTL = env.int("FLAGS_CACHE_TTL", default=10)
+WAFFLE_CACHE_NAME = "flags"
 WAFFLE_LOG_MISSING_FLAGS = 30  # logging.WARNING
 
 # --- Celery ---------------------------------------------------------------

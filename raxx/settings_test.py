@@ -9,7 +9,7 @@ from .settings import *  # noqa: F401,F403
 from .settings import CACHES, REDIS_URL
 
 if not REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "raxx"}}
+    CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "raxx"}}
 else:
     CACHES["default"]["KEY_PREFIX"] = "raxx-test"
 

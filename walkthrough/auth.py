@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from raxx.auth import bearer_credentials
 from raxx.errors import INVALID_TOKEN, ApplicationError
 
 from .models import WalkthroughProgress
@@ -46,14 +47,12 @@ def _refuse():
 
 
 class WalkthroughTokenAuthentication(BaseAuthentication):
-    keyword = b"bearer"
-
     def authenticate(self, request):
-        parts = get_authorization_header(request).split()
-        if len(parts) != 2 or parts[0].lower() != self.keyword:
+        credentials = bearer_credentials(get_authorization_header(request))  # scheme in any case, as JWT routes
+        if credentials is None or len(credentials) != 1:
             _refuse()
         try:
-            raw = parts[1].decode("ascii")
+            raw = credentials[0].decode("ascii")
         except UnicodeDecodeError:
             _refuse()
         if not signature_ok(raw):

@@ -8,7 +8,9 @@ a strategy-templates validator (design §3.Q3).
 
 import math
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from raxx.decimals import parse_decimal
 
 from .scenarios import CC_MIN_DTE
 
@@ -29,13 +31,8 @@ MAX_LEGS = 8
 
 
 def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or number.as_tuple().exponent < -4 or abs(number) >= Decimal("1e9"):
+    number = parse_decimal(value)
+    if number is None or not number.is_finite() or number.as_tuple().exponent < -4 or abs(number) >= Decimal("1e9"):
         return None
     result = float(number)
     return result if math.isfinite(result) else None
@@ -98,9 +95,9 @@ def _clean_leg(i: int, leg, allowed_roles: tuple[str, ...], reasons: list, alias
     if expiry is None:
         reasons.append({"code": "invalid_expiry", "leg": i, "role": role})
     if _word(leg.get("option_type")) not in (None, option_type):
-        reasons.append({"code": "option_type_mismatch", "leg": i, "role": role, "expected": option_type})
+        reasons.append({"code": "option_type_mismatch", "leg": i, "role": role, "required": option_type})
     if _word(leg.get("action")) not in (None, action):
-        reasons.append({"code": "action_mismatch", "leg": i, "role": role, "expected": action})
+        reasons.append({"code": "action_mismatch", "leg": i, "role": role, "required": action})
     if len(reasons) > before:
         return None
     return {"role": role, "strike": strike, "expiry": expiry.isoformat(), "option_type": option_type,
@@ -112,7 +109,7 @@ def check_legs(builder: str, legs: list, fixture: dict) -> tuple[str, list[dict]
     strategy_type, roles = SHAPES[builder]
     reasons: list[dict] = []
     if len(legs) != len(roles):
-        reasons.append({"code": "wrong_leg_count", "expected": len(roles), "got": len(legs)})
+        reasons.append({"code": "wrong_leg_count", "required": len(roles), "got": len(legs)})
         if len(legs) > MAX_LEGS:
             return strategy_type, [], reasons
     leg_reasons: list[dict] = []
@@ -138,7 +135,7 @@ def check_legs(builder: str, legs: list, fixture: dict) -> tuple[str, list[dict]
         reasons.append({"code": "multiple_expiries", "expiries": expiries})
     strikes = [leg["strike"] for leg in ordered]
     if any(a >= b for a, b in zip(strikes, strikes[1:])):
-        reasons.append({"code": "strike_order", "expected": " < ".join(roles)})
+        reasons.append({"code": "strike_order", "required": " < ".join(roles)})
 
     raw = fixture["raw"]
     listed = {(float(c["strike"]), c["expiry"], c["type"]): c for c in raw["contracts"]}

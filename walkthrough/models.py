@@ -58,7 +58,8 @@ class WalkthroughProgress(models.Model):
             models.CheckConstraint(condition=Q(intent_bucket__isnull=True) | Q(intent_bucket__in=INTENT_BUCKETS),
                                    name="beta_walkthrough_intent_bucket"),
         ]
-        indexes = [models.Index(fields=["program", "screen_completed_max"], name="beta_wt_program_screen")]
+        indexes = [models.Index(fields=["program", "screen_completed_max"], name="beta_wt_program_screen"),
+                   models.Index(fields=["intent_bucket"], name="beta_wt_intent_bucket_idx")]  # design §3.Q2
 
     def __str__(self) -> str:
         return f"{self.tester_email} / {self.program_id}"

@@ -2,7 +2,7 @@
 
 Copy is placeholder content owed by the content card (#3857); it follows the
 copy rules: structural and retrospective, no broker or execution-venue names,
-no labels for how a tester feels, no forward-looking or predictive phrasing.
+no labels for how a tester feels, no forward-looking phrasing.
 ``tests/test_copy_rules.py`` scans every string served, fixtures included.
 """
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from raxx.api import flag_required
 from raxx.auth import IsCustomer, tier_in, token_tier
+from raxx.decimals import StrictDecimalField
 from raxx.errors import TIER_INSUFFICIENT, ApplicationError
 from raxx.idempotency import idempotent
 from raxx.models import Customer
@@ -33,7 +34,7 @@ LATEST_CLOSE_AHEAD = timedelta(days=366)
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
 
 
-class PreciseDecimalField(serializers.DecimalField):
+class PreciseDecimalField(StrictDecimalField):
     """A DecimalField that ignores trailing zeros ("50.00000" is 50) but refuses real excess precision."""
 
     def validate_precision(self, value):

@@ -21,6 +21,10 @@ NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR_START = date(2015, 1, 1)
 
 
+class NoTradingDay(ValueError):
+    """The calendar has no session where one was needed (outside its range; design revision §12)."""
+
+
 class _Sessions:
     def __init__(self):
         import exchange_calendars as xcals
@@ -42,7 +46,7 @@ class _Sessions:
 
     def check(self, d: date) -> None:
         if not self.dates[0] <= d <= self.dates[-1]:
-            raise ValueError(f"{d} is outside the trading calendar's range ({self.dates[0]}..{self.dates[-1]})")
+            raise NoTradingDay(f"{d} is outside the trading calendar's range ({self.dates[0]}..{self.dates[-1]})")
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +79,7 @@ def next_session(d: date) -> date:
     cal.check(d)
     i = bisect.bisect_right(cal.dates, d)
     if i >= len(cal.dates):
-        raise ValueError(f"no session after {d} in the calendar's range")
+        raise NoTradingDay(f"no session after {d} in the calendar's range")
     return cal.dates[i]
 
 
@@ -85,7 +89,7 @@ def previous_session(d: date) -> date:
     cal.check(d)
     i = bisect.bisect_left(cal.dates, d)
     if i == 0:
-        raise ValueError(f"no session before {d} in the calendar's range")
+        raise NoTradingDay(f"no session before {d} in the calendar's range")
     return cal.dates[i - 1]
 
 
@@ -110,7 +114,7 @@ def month_last_session(session: date) -> date:
     i = bisect.bisect_left(cal.dates, first_of_next)
     last = cal.dates[i - 1]
     if (last.year, last.month) != (session.year, session.month):
-        raise ValueError(f"no session in {session:%Y-%m}")
+        raise NoTradingDay(f"no session in {session:%Y-%m}")
     return last
 
 

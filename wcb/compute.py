@@ -147,6 +147,8 @@ class WcbResult:
     # close of the session after it when the dividend-lag rule applies. Jobs that run on a
     # monthly beat (EOM) use it to know a held row needs another look before next month.
     finalizable_after_utc: datetime | None = None
+    # Set while the dividend-lag rule holds the row open: the ex-date (= the horizon session).
+    held_dividend_ex_date: date | None = None
 
 
 def _q(value: Decimal, step: Decimal = _MONEY) -> Decimal:
@@ -338,6 +340,7 @@ def compute(p: PositionInput, data: MarketData, *, as_of: datetime) -> WcbResult
         data_as_of_utc=nyse.session_close_utc(latest) if latest else None,
         underlying_trajectory=underlying,
         missing_sessions=missing,
+        held_dividend_ex_date=horizon if horizon_bar is not None and dividend_on_horizon and not lag_satisfied else None,
         finalizable_after_utc=finalizable_after,
     )
 

@@ -214,13 +214,18 @@ def _process(summary: RunSummary, *, job, session, now, progress, snapshot_ids) 
         progress(f"{total} pending row(s) across {len(groups)} symbol(s); fetching market data")
 
     data: dict[str, market_data.MarketData] = {}
+    no_session: list[str] = []
     for i, group in enumerate(groups, 1):
         symbol = group["symbol"]
         try:
             start = nyse.effective_first_session(group["first"])
             data[symbol] = market_data.get_market_data(symbol, start, max(start, session))
-        except market_data.MarketDataUnavailable as exc:
-            logger.warning("wcb %s: market data unavailable for %s (%s); its rows stay pending", job, symbol, exc)
+        except nyse.NoTradingDay as exc:  # revision §12: skip the rows, ERROR
+            logger.error("wcb %s: no next trading day for %s row(s) of %s (%s); skipped", job, group["n"], symbol, exc)
+            no_session.append(symbol)
+            summary.failed += group["n"]
+        except market_data.MarketDataUnavailable as exc:  # revision §12: provider 5xx at job time, ERROR
+            logger.error("wcb %s: market data unavailable for %s (%s); its rows stay pending", job, symbol, exc)
             summary.failed_symbols.append(symbol)
             summary.failed += group["n"]
         except Exception:
@@ -230,7 +235,8 @@ def _process(summary: RunSummary, *, job, session, now, progress, snapshot_ids) 
         if progress and big and i % 100 == 0:
             progress(f"market data: {i}/{len(groups)} symbols")
 
-    rows_qs = base.exclude(symbol__in=summary.failed_symbols) if summary.failed_symbols else base
+    skip = summary.failed_symbols + no_session
+    rows_qs = base.exclude(symbol__in=skip) if skip else base
     last_pk = None
     done = 0
     while True:
@@ -264,11 +270,18 @@ def _compute_batch(rows: list[dict], data: dict, now: datetime, summary: RunSumm
     for row in rows:
         try:
             result = compute(position_input(row), data[row["symbol"]], as_of=now)
+        except nyse.NoTradingDay as exc:  # revision §12: "no next trading day" skips the row, ERROR
+            logger.error("wcb: snapshot %s (%s): no next trading day (%s); skipped", row["id"], row["symbol"], exc)
+            summary.failed += 1
+            continue
         except Exception:
-            # e.g. no next session in the calendar's range (revision §12): skip, ERROR log.
             logger.exception("wcb: snapshot %s (%s) could not be computed; left pending", row["id"], row["symbol"])
             summary.failed += 1
             continue
+        if result.held_dividend_ex_date is not None:  # revision §12: the one-session dividend lag, WARNING
+            logger.warning("wcb: snapshot %s (%s) held open: a dividend went ex on %s, its horizon session; "
+                           "re-evaluated after the next session", row["id"], row["symbol"],
+                           result.held_dividend_ex_date.isoformat())
         if not _fits_columns(result):
             logger.error("wcb: snapshot %s (%s) has values beyond the column precisions; left pending",
                          row["id"], row["symbol"])

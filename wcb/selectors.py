@@ -94,7 +94,8 @@ def trajectory_payload(snapshot: WcbSnapshot, horizon: str, now: datetime) -> di
     if last_done is None or last_done < first:
         data = market_data.MarketData(symbol=snapshot.symbol, bars=(), actions=(), source="none")
     else:
-        data = market_data.get_market_data(snapshot.symbol, first, min(horizon_session, last_done))
+        # design §5.2: never Alpha Vantage on the render path (its 25-calls/day quota is the jobs')
+        data = market_data.get_market_data(snapshot.symbol, first, min(horizon_session, last_done), fallback=False)
     result = compute(p, data, as_of=now)
     return {
         "trajectory": [[d.isoformat(), float(v) + 0.0] for d, v in result.trajectory],  # + 0.0: no -0.0

@@ -14,10 +14,12 @@ from journal.models import POST_LABELS, PRE_LABELS, SentimentTaxonomyVersion
 from journal.services import sentiment_labels_lock_due
 from journal.tests.conftest import make_label, make_order
 from raxx.models import AuditEvent
+from raxx.tests.copy_rules import FORWARD_WORDS
 
 APP = Path(__file__).resolve().parent.parent
-FORBIDDEN = [r"\bwill\b", r"\btends? to\b", r"\bexpect(s|ed|ing|ations?)?\b", r"\blikel(y|ihood)\b",
-             r"\bpanic\w*", r"\bfear\w*", r"\bgreed\w*", r"\bdisciplin\w*", r"\bgoing to\b"]
+# the project's forward-looking words (raxx/tests/copy_rules.py), plus the journal's own
+FORBIDDEN = [rf"\b({FORWARD_WORDS})\b", r"\blikelihood\b",
+             r"\bpanic\w*", r"\bfear\w*", r"\bgreed\w*", r"\bdisciplin\w*"]
 PATTERN = re.compile("|".join(FORBIDDEN), re.IGNORECASE)
 NOTE = "note-text-canary-5518 I sold because of the news"
 

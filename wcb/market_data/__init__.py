@@ -80,13 +80,14 @@ def _fetch(provider: MarketDataProvider, symbol: str, start: date, end: date) ->
     return MarketData(symbol=symbol, bars=tuple(bars), actions=tuple(actions), source=provider.name)
 
 
-def get_market_data(symbol: str, start: date, end: date) -> MarketData:
+def get_market_data(symbol: str, start: date, end: date, *, fallback: bool = True) -> MarketData:
     """Bars and corporate actions for ``symbol`` with dates in [start, end].
 
     Uses the configured provider. With ``MARKET_DATA_PROVIDER=alpaca`` and
     ``ALPHA_VANTAGE_API_KEY`` set, a transient Alpaca failure (bars or corporate
     actions) switches the whole fetch to Alpha Vantage (``source="alpha_vantage"``,
-    design §5.2). An Alpaca answer of "no bars" is not a failure and does not fall
+    design §5.2) — for the scheduled jobs only: the render path passes
+    ``fallback=False`` (§5.2 keeps Alpha Vantage's 25-calls/day quota off it). An Alpaca answer of "no bars" is not a failure and does not fall
     back (a delisted symbol would otherwise spend the 25-calls/day free quota daily).
     Raises :class:`MarketDataUnavailable` when every provider failed transiently.
     """
@@ -97,7 +98,7 @@ def get_market_data(symbol: str, start: date, end: date) -> MarketData:
     try:
         return _fetch(provider, symbol, start, end)
     except MarketDataUnavailable as primary_error:
-        fallback = _fallback_provider()
+        fallback = _fallback_provider() if fallback else None
         if fallback is None:
             raise
         logger.warning("market data: %s failed for %s (%s); trying %s", provider.name, symbol, primary_error, fallback.name)

@@ -67,9 +67,9 @@ def fetches(monkeypatch):
     calls = []
     real = market_data.get_market_data
 
-    def counting(symbol, start, end):
+    def counting(symbol, start, end, **kwargs):
         calls.append(symbol)
-        return real(symbol, start, end)
+        return real(symbol, start, end, **kwargs)
 
     monkeypatch.setattr(market_data, "get_market_data", counting)
     return calls

@@ -1,0 +1,167 @@
+"""Issue 11 defect 4: a flag change is never silently stale (flags/cache.py).
+
+A process that cannot reach the flag cache cannot change a flag (command exits 1,
+admin shows an error, code raises; nothing is written), and a reader that read the
+old row while a change committed never serves it from the cache afterwards."""
+
+import io
+import socket
+import time
+
+import pytest
+from django.core.cache import caches
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from waffle.models import Flag
+
+from flags.cache import GENERATION_KEY, FlagCacheUnreachable, flag_cache, invalidate
+from raxx.models import AuditEvent
+from raxx.tests.helpers import PROBE_URLS
+
+pytestmark = pytest.mark.django_db
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def unreachable_redis_caches() -> dict:
+    """The production cache settings, with Redis on a port nobody listens on."""
+    return {
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{closed_port()}/6",
+                    "KEY_PREFIX": "raxx-test",
+                    "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}},
+        "flags": {"BACKEND": "flags.cache.GenerationCache", "LOCATION": "default"},
+    }
+
+
+def everyone(name: str):
+    return Flag.objects.get(name=name).everyone
+
+
+def test_code_change_with_the_cache_unreachable_raises_and_writes_nothing():
+    flag = Flag.objects.get(name="FLAG_WCB_ENABLED")
+    with override_settings(CACHES=unreachable_redis_caches()):
+        flag.everyone = True
+        with pytest.raises(FlagCacheUnreachable, match="did not confirm the invalidation"):
+            flag.save()
+    assert everyone("FLAG_WCB_ENABLED") is None
+    assert not AuditEvent.objects.filter(event_type="flag_changed").exists()
+
+
+def test_waffle_flag_with_the_cache_unreachable_is_refused_and_writes_nothing():
+    with override_settings(CACHES=unreachable_redis_caches()):
+        with pytest.raises(CommandError, match="Refused, nothing was changed"):
+            call_command("waffle_flag", "FLAG_WCB_ENABLED", "--everyone", stdout=io.StringIO())
+    assert everyone("FLAG_WCB_ENABLED") is None
+    assert not AuditEvent.objects.filter(event_type="flag_changed").exists()
+
+
+def test_admin_change_with_the_cache_unreachable_shows_an_error_and_writes_nothing(admin_client):
+    from flags.tests.test_flags import admin_form
+
+    flag = Flag.objects.get(name="FLAG_WCB_ENABLED")
+    with override_settings(CACHES=unreachable_redis_caches()):
+        response = admin_client.post(f"/admin/waffle/flag/{flag.pk}/change/", admin_form(flag, everyone="true"),
+                                     follow=True)
+        bulk = admin_client.post("/admin/waffle/flag/", {"action": "enable_for_all", "_selected_action": [flag.pk]},
+                                 follow=True)
+    for page in (response, bulk):
+        assert page.status_code == 200
+        assert "Not saved: the flag cache" in page.content.decode()
+    assert everyone("FLAG_WCB_ENABLED") is None
+    assert not AuditEvent.objects.filter(event_type="flag_changed").exists()
+
+
+def test_reads_with_the_cache_unreachable_come_from_the_database(rf):
+    from flags.registry import flag_is_on
+
+    Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=True)  # no signal: nobody could invalidate
+    request = rf.get("/")
+    request.user = None
+    with override_settings(CACHES=unreachable_redis_caches()):
+        assert flag_is_on(request, "FLAG_WCB_ENABLED") is True
+        Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=False)
+        assert flag_is_on(request, "FLAG_WCB_ENABLED") is False
+
+
+def test_an_entry_read_before_a_change_committed_is_never_served_after_it():
+    cache = flag_cache()
+    assert cache.get("k") is None          # a reader misses and notes the generation…
+    invalidate()                           # …a change commits meanwhile…
+    cache.add("k", "old state")            # …the reader caches what it read before the change
+    assert cache.get("k") is None          # dead generation: not served
+    cache.add("k", "new state")
+    assert cache.get("k") == "new state"
+
+
+def test_an_evicted_generation_key_starts_a_new_one_and_drops_every_entry():
+    cache = flag_cache()
+    cache.get("k")
+    cache.add("k", "v")
+    assert cache.get("k") == "v"
+    cache.store.delete(GENERATION_KEY)     # evicted (LRU) or flushed
+    assert cache.get("k") is None
+    assert cache.store.get(GENERATION_KEY)
+
+
+@override_settings(FLAGS_CACHE_TTL=1)
+def test_entries_expire_after_flags_cache_ttl():
+    cache = flag_cache()
+    cache.get("k")
+    cache.add("k", "v")
+    assert cache.get("k") == "v"
+    time.sleep(1.2)
+    assert cache.get("k") is None
+
+
+def test_the_flag_alias_is_the_generation_cache():
+    from flags.cache import GenerationCache
+
+    assert isinstance(caches["flags"], GenerationCache)
+    assert isinstance(flag_cache(), GenerationCache)
+
+
+@pytest.mark.urls(PROBE_URLS)
+def test_a_flag_check_costs_one_cache_round_trip_per_waffle_key(api, flags):
+    """The read path: waffle's keys, each fetched with the generation in one get_many."""
+    flags.on("FLAG_WCB_ENABLED")
+    api.get("/api/probe/flagged")
+    store = flag_cache().store
+    calls = []
+    original = store.get_many
+    store.get_many = lambda keys, *a, **kw: calls.append(list(keys)) or original(keys, *a, **kw)
+    try:
+        assert api.get("/api/probe/flagged").status_code == 200
+    finally:
+        del store.get_many
+    assert calls and all(keys[0] == GENERATION_KEY and len(keys) == 2 for keys in calls)
+
+
+def test_any_operator_page_whose_flag_change_is_refused_shows_an_error():
+    """A console page that saves a flag (e.g. a kill switch) gets the same refusal as the admin."""
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    from flags.middleware import FlagChangeRefusedMiddleware
+
+    request = RequestFactory().post("/admin/console/kill/FLAG_WCB_ENABLED")
+    request.session = {}
+    request._messages = FallbackStorage(request)
+
+    def view(req):
+        flag = Flag.objects.get(name="FLAG_WCB_ENABLED")
+        flag.everyone = False
+        flag.save()
+
+    middleware = FlagChangeRefusedMiddleware(view)
+    with override_settings(CACHES=unreachable_redis_caches()):
+        try:
+            view(request)
+        except FlagCacheUnreachable as exc:
+            response = middleware.process_exception(request, exc)
+    assert response.status_code == 302 and response["Location"] == "/admin/console/kill/FLAG_WCB_ENABLED"
+    assert "Not saved: the flag cache" in [str(m) for m in request._messages][0]
+    assert everyone("FLAG_WCB_ENABLED") is None
