@@ -27,7 +27,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 
 _CODES = {400: "invalid_request", 403: "permission_denied", 414: "request_line_too_large",
-          417: "expectation_failed", 431: "request_headers_too_large", 500: "server_error", 501: "not_implemented"}
+          417: "invalid_request", 431: "request_headers_too_large", 500: "server_error", 501: "not_implemented"}
 
 
 def write_json_error(sock, status_int, reason, mesg):

@@ -84,8 +84,10 @@ def test_seed_demo_calls_each_feature_demo_that_exists(monkeypatch):
     assert calls == [[(cid, tier) for cid, _, tier in DEMO_CUSTOMERS]]
 
 
-def test_seed_demo_never_turns_back_on_a_flag_an_operator_turned_off(admin_client):
-    seed()
+def test_seed_demo_never_turns_back_on_a_flag_an_operator_turned_off(admin_client, operator):
+    seed()  # re-invites the demo operator ("operator", as the fixture's): its sessions end
+    operator.refresh_from_db()
+    admin_client.force_login(operator)
     admin_client.post("/admin/console/kill-switch/FLAG_WCB_ENABLED/")  # the operator's kill switch
     assert Flag.objects.get(name="FLAG_WCB_ENABLED").everyone is False
     again = seed()
