@@ -166,6 +166,13 @@ def _worker(stack, name: str) -> Process:
                               "--without-gossip", "--without-mingle"])
 
 
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=10).ok
+    except requests.RequestException:  # still booting
+        return False
+
+
 def _ready(proc: Process) -> bool:
     return " ready." in proc.output()
 
@@ -208,7 +215,7 @@ def test_the_production_topology_end_to_end(stack):
     beat = stack.start("beat", [str(BIN / "celery"), "-A", "raxx", "beat", "--loglevel", "INFO",
                                 "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--max-interval", "1"])
     base = f"http://127.0.0.1:{port}"
-    wait_until("gunicorn", lambda: tcp_open("127.0.0.1", port) and requests.get(f"{base}/healthz", timeout=5).ok, 60)
+    wait_until("gunicorn", lambda: _answers(f"{base}/healthz"), 90)
     health = requests.get(f"{base}/healthz", timeout=5).json()
     assert (health["database"], health["cache"], health["broker"]) == (True, True, True), health
 
