@@ -181,11 +181,13 @@ def run_manual(job: str, *, now: datetime | None = None, trigger: str = "manual"
 
 
 def run_batch(batch_id: int, *, worker: str = "", snapshot_ids: list | None = None,
-              progress: Progress | None = None) -> None:
-    """One batch of a run (the body of the ``wcb_job_batch`` task); safe to call twice."""
+              progress: Progress | None = None) -> RunSummary | None:
+    """One batch of a run (the body of the ``wcb_job_batch`` task); safe to call twice.
+
+    Returns the run's summary when this batch was the last one to finish."""
     batch = WcbJobBatch.objects.select_related("run").filter(pk=batch_id).first()
     if batch is None:  # its run was re-planned by a takeover: the new batches cover its rows
-        return
+        return None
     run = batch.run
     if batch.status == WcbJobBatch.Status.PENDING:
         WcbJobBatch.objects.filter(pk=batch.pk).update(attempts=F("attempts") + 1, worker=worker[:200],
@@ -198,7 +200,7 @@ def run_batch(batch_id: int, *, worker: str = "", snapshot_ids: list | None = No
                 status=WcbJobBatch.Status.FAILED, finished_at=timezone.now(), error=repr(exc)[:2000])
             _finish_run(run.pk)
             raise
-    _finish_run(run.pk)
+    return _finish_run(run.pk)
 
 
 def _runs_inline() -> bool:
@@ -296,9 +298,10 @@ def _run_inline(run: WcbJobRun, batches: list[WcbJobBatch], *, progress: Progres
     tracker = _Tracker(progress, sum(entry[1] for b in batches for entry in b.symbols), run.symbols)
     if tracker.big:
         tracker.say(f"{tracker.total} pending row(s) across {run.symbols} symbol(s); fetching market data")
+    finished = None
     for batch in batches:
-        run_batch(batch.pk, worker="inline", snapshot_ids=snapshot_ids, progress=tracker)
-    return _summary_of(WcbJobRun.objects.get(pk=run.pk))
+        finished = run_batch(batch.pk, worker="inline", snapshot_ids=snapshot_ids, progress=tracker)
+    return finished or _summary_of(WcbJobRun.objects.get(pk=run.pk))
 
 
 class _Tracker:
@@ -381,6 +384,8 @@ def _work(batch: WcbJobBatch, run: WcbJobRun, *, snapshot_ids, progress) -> None
         _forget_cached(positions)
         if progress:
             progress.rows_done(len(rows))
+        if len(rows) < BATCH_SIZE:  # the last chunk (or the rest is locked by another run: its rows)
+            break
     WcbJobBatch.objects.filter(pk=batch.pk, status=WcbJobBatch.Status.PENDING).update(
         status=WcbJobBatch.Status.DONE, finished_at=timezone.now())
 
