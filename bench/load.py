@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from raxx.tests.topology import Process, free_port, wait_until  # noqa: E402
+from raxx.tests.topology import Process, answers, free_port, wait_until  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
 PLAIN = "plain Django JSON view (baseline)"
@@ -132,7 +132,7 @@ def main() -> None:
             web = Process("gunicorn", [str(BIN / "gunicorn"), "bench.load_wsgi", "--bind", f"127.0.0.1:{port}",
                                        "--workers", "2", "--worker-class", "sync"], env, Path(tmp)).start()
             base = f"http://127.0.0.1:{port}"
-            wait_until("gunicorn", lambda: _answers(f"{base}/bench/plain"), 60)
+            wait_until("gunicorn", lambda: answers(f"{base}/bench/plain"), 60)
             plan = routes(tokens, position_id)
             _check(base, plan)
             results = []
@@ -150,15 +150,6 @@ def main() -> None:
         if web:
             web.stop()
         _psql_admin(dsn, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-
-
-def _answers(url: str) -> bool:
-    import requests
-
-    try:
-        return requests.get(url, timeout=5).ok
-    except requests.RequestException:
-        return False
 
 
 def _tokens(seed_output: str) -> dict:

@@ -29,6 +29,7 @@ from .topology import (
     FakeAlpaca,
     Process,
     TcpProxy,
+    answers,
     day_offset,
     free_port,
     gunicorn_pids,
@@ -38,7 +39,8 @@ from .topology import (
     wait_until,
 )
 
-pytestmark = pytest.mark.topology
+# serialized_rollback: the migrated data (flags, periodic tasks) is there when the database is copied.
+pytestmark = [pytest.mark.topology, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 RABBIT = ("127.0.0.1", 5672)
 SYMBOLS = [f"TP{i:02d}" for i in range(12)]
@@ -67,7 +69,7 @@ def _prerequisites():
 
 
 @pytest.fixture
-def stack(request, transactional_db, django_db_blocker, tmp_path):
+def stack(request, django_db_blocker, tmp_path):
     """Scratch database, vhost, proxy, fake Alpaca, and a way to start processes; all torn down by PID."""
     import psycopg
     from django.conf import settings
@@ -166,13 +168,6 @@ def _worker(stack, name: str) -> Process:
                               "--without-gossip", "--without-mingle"])
 
 
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=10).ok
-    except requests.RequestException:  # still booting
-        return False
-
-
 def _ready(proc: Process) -> bool:
     return " ready." in proc.output()
 
@@ -215,7 +210,7 @@ def test_the_production_topology_end_to_end(stack):
     beat = stack.start("beat", [str(BIN / "celery"), "-A", "raxx", "beat", "--loglevel", "INFO",
                                 "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--max-interval", "1"])
     base = f"http://127.0.0.1:{port}"
-    wait_until("gunicorn", lambda: _answers(f"{base}/healthz"), 90)
+    wait_until("gunicorn", lambda: answers(f"{base}/healthz"), 90)
     health = requests.get(f"{base}/healthz", timeout=5).json()
     assert (health["database"], health["cache"], health["broker"]) == (True, True, True), health
 

@@ -42,6 +42,16 @@ def tcp_open(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
+def answers(url: str) -> bool:
+    """True when ``url`` answers 2xx (False while the server is still booting)."""
+    import requests
+
+    try:
+        return requests.get(url, timeout=10).ok
+    except requests.RequestException:
+        return False
+
+
 def wait_until(what: str, check, timeout: float, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
