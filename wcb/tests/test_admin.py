@@ -72,3 +72,12 @@ def test_sparkline_handles_empty_and_flat_series():
     assert "No trajectory" in sparkline([])
     assert "<svg" in sparkline([["2026-04-15", 0.0]])
     assert "<svg" in sparkline([["2026-04-15", -5.5], ["2026-04-16", Decimal("3.25")]])
+
+
+def test_a_run_page_lists_its_batches_read_only(admin_client, data):
+    run = WcbJobRun.objects.get()
+    page = admin_client.get(reverse("admin:wcb_wcbjobrun_change", args=[run.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "WCB job batch" in body and "inline" in body  # the worker of an in-process run
+    assert 'name="batch_rows-0-status"' not in body  # nothing editable
