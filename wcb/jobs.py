@@ -536,10 +536,12 @@ def _write_batch_pg(updates: list[tuple], now: datetime) -> None:
             last_computed_at = %s,
             updated_at = %s
         FROM unnest({arrays}) AS v(id, {", ".join(_WRITE_FIELDS)})
-        WHERE s.id = v.id AND NOT s.horizon_reached
+        WHERE s.id = v.id AND s.id = ANY(%s::uuid[]) AND NOT s.horizon_reached
     """
+    # ``s.id = ANY(…)`` lets the planner fetch the chunk's rows by primary key; with the join alone it
+    # hashes a sequential scan of the whole table for every chunk (quadratic in the pending rows).
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, now, *columns])
+        cursor.execute(sql, [now, now, *columns, columns[0]])
 
 
 def _write_batch_portable(updates: list[tuple], now: datetime) -> None:

@@ -104,6 +104,9 @@ class WcbSnapshot(models.Model):
                          condition=Q(horizon_reached=False, tracking_horizon=HORIZON_EOD)),
             models.Index(fields=["tracking_horizon", "close_timestamp_utc"], name="idx_wcb_pending_eom",
                          condition=Q(horizon_reached=False, tracking_horizon=HORIZON_EOM)),
+            # A job batch's chunks (its symbols' pending rows in pk order) without scanning every pending row.
+            models.Index(fields=["tracking_horizon", "symbol", "id"], name="idx_wcb_pending_symbol",
+                         condition=Q(horizon_reached=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(tracking_horizon__in=Horizon.values), name="wcb_tracking_horizon_valid"),
