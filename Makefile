@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: run test bench venv migrate seed clean
+.PHONY: run test bench bench-load venv migrate seed clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,12 @@ test: venv
 
 bench: venv
 	$(PY) bench/run_all.py $(BENCH)
+
+# gunicorn (2 sync workers, production settings) under wrk, per route vs a plain view (bench/load.py).
+# DATABASE_URL: a PostgreSQL server (a scratch database is created and dropped); REDIS_URL: your Redis db.
+bench-load: venv
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y wrk
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/9} $(PY) bench/load.py
 
 clean:
 	rm -rf var db.sqlite3 db.sqlite3-wal db.sqlite3-shm

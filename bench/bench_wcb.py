@@ -1,9 +1,12 @@
-"""WCB: the EOD job over 10,000 pending rows across 500 symbols, and the render endpoint.
+"""WCB: the EOD job over 100,000 pending rows across 500 symbols, and the render endpoint.
 
 Rows measured in one run (compare ratios, not absolute times):
 
-- ``eod job``: ``wcb.jobs.run_manual("eod")`` — one market-data fetch per symbol,
-  SKIP LOCKED batches of 1,000, one set-based UPDATE per batch. Rows/s and queries.
+- ``eod job``: ``wcb.jobs.run_manual("eod")`` — the fan-out batches run in-process one
+  after another (one worker's throughput), one market-data fetch per symbol, ``compute``
+  once per window, SKIP LOCKED chunks of 1,000, one ``UPDATE … FROM unnest`` per chunk.
+  Rows/s, queries, and ``peak_mb``: how far the process's peak RSS rose during the run
+  (Linux ``VmHWM``, reset before each run) — the same at 10k and 100k rows means flat.
 ``ratio`` for the job rows is rows/s relative to the job (naive < 1 is slower; the
 floor > 1 is how much faster the bare database write is than fetch + compute + write).
 For render rows it is the median time relative to the raw SQL read.
@@ -12,7 +15,7 @@ For render rows it is the median time relative to the raw SQL read.
   over 300 rows, as the baseline the design avoids.
 - ``raw SQL floor``: a single UPDATE writing constants to the same rows, no compute:
   the database's own cost, the floor under any implementation.
-- query growth: the job's queries at 1k / 5k / 10k rows (500 symbols) and at
+- query growth: the job's queries at 1k / 10k / 100k rows (500 symbols) and at
   2 vs 20 rows per symbol — they grow with batches (rows / 1,000), never per symbol or per row.
 - render: GET /api/positions/{id}/what-could-have-been cached vs uncached (cache cleared
   before each call), against a raw SQL read of the same snapshot row.
@@ -28,9 +31,9 @@ from pathlib import Path
 
 from bench import harness
 
-TITLE = "WCB: EOD job (10,000 rows, 500 symbols) and render endpoint"
+TITLE = "WCB: EOD job (100,000 rows, 500 symbols) and render endpoint"
 SYMBOLS = 500
-ROWS = 10_000
+ROWS = 100_000
 MONTH_START, MONTH_END = date(2026, 4, 1), date(2026, 4, 30)
 
 
@@ -77,7 +80,24 @@ def _reset() -> None:
                                would_have_pnl=None, delta_pnl=None, data_source=None, last_computed_at=None)
 
 
-def _timed_job(now) -> tuple[float, int, object]:
+def _rss_mb(field: str) -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _reset_peak() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+    except OSError:
+        pass
+
+
+def _timed_job(now) -> tuple[float, int, object, float]:
     from wcb import jobs
 
     result = {}
@@ -85,9 +105,12 @@ def _timed_job(now) -> tuple[float, int, object]:
     def run():
         result["summary"] = jobs.run_manual("eod", now=now)
 
+    _reset_peak()
+    before = _rss_mb("VmRSS")
     start = time.perf_counter()
     queries = harness.count_queries(run)
-    return time.perf_counter() - start, queries, result["summary"]
+    seconds = time.perf_counter() - start
+    return seconds, queries, result["summary"], round(_rss_mb("VmHWM") - before, 1)
 
 
 def _naive(now, limit: int) -> float:
@@ -129,13 +152,13 @@ def _job_rows(symbols, customer, now) -> list[dict]:
     out, growth = [], []
     _make_rows(customer, symbols, 500)
     _timed_job(now)  # warm the calendar, the imports and the file cache
-    for n_rows in (1_000, 5_000, ROWS):
+    for n_rows in (1_000, 10_000, ROWS):
         WcbSnapshot.objects.all().delete()
         _make_rows(customer, symbols, n_rows)
-        seconds, queries, summary = _timed_job(now)
+        seconds, queries, summary, peak = _timed_job(now)
         growth.append({"case": f"query growth: {n_rows:,} rows / {SYMBOLS} symbols", "rows": summary.finalized,
                        "seconds": seconds, "rows_per_s": summary.finalized / seconds, "queries": queries,
-                       "ratio": ""})
+                       "peak_mb": peak, "ratio": ""})
     main = dict(growth[-1], case=f"eod job ({ROWS:,} rows, {SYMBOLS} symbols)", ratio=1.0)
     job_rps = main["rows_per_s"]
     out.append(main)
@@ -153,7 +176,7 @@ def _job_rows(symbols, customer, now) -> list[dict]:
     for per_symbol in (2, 20):
         WcbSnapshot.objects.all().delete()
         _make_rows(customer, symbols[:50], 50 * per_symbol)
-        seconds, queries, summary = _timed_job(now)
+        seconds, queries, summary, _ = _timed_job(now)
         out.append({"case": f"query growth: 50 symbols × {per_symbol} rows", "rows": summary.finalized,
                     "seconds": seconds, "rows_per_s": summary.finalized / seconds, "queries": queries, "ratio": ""})
     return out

@@ -300,6 +300,9 @@ MARKET_DATA_PROVIDER = env.str("MARKET_DATA_PROVIDER", default="") or "fixture"
 MARKET_DATA_FIXTURES_DIR = env.str("MARKET_DATA_FIXTURES_DIR", default="") or str(BASE_DIR / "wcb" / "fixtures" / "market_data")
 ALPACA_API_KEY = env.str("ALPACA_API_KEY", default="")
 ALPACA_SECRET_KEY = env.str("ALPACA_SECRET_KEY", default="")
+ALPACA_DATA_URL = env.str("ALPACA_DATA_URL", default="") or "https://data.alpaca.markets"  # or the sandbox host
+# EOD/EOM fan-out: rows per batch task (a symbol is never split across tasks).
+WCB_TASK_ROWS = env.int("WCB_TASK_ROWS", default=5000)
 ALPHA_VANTAGE_API_KEY = env.str("ALPHA_VANTAGE_API_KEY", default="")
 if MARKET_DATA_PROVIDER not in ("fixture", "alpaca"):
     raise ImproperlyConfigured("MARKET_DATA_PROVIDER must be 'fixture' or 'alpaca'.")

@@ -14,7 +14,7 @@ from raxx.admin_base import ReadOnlyAdmin, cents_column, customer_column, quanti
 from raxx.console.read_access import RecordsReadAccess
 
 from . import jobs, market_data
-from .models import HORIZON_EOD, ClosedPosition, WcbJobRun, WcbSetting, WcbSnapshot, WcbTierObservation
+from .models import HORIZON_EOD, ClosedPosition, WcbJobBatch, WcbJobRun, WcbSetting, WcbSnapshot, WcbTierObservation
 from .selectors import trajectory_payload
 
 
@@ -155,10 +155,28 @@ class ClosedPositionAdmin(RecordsReadAccess, ReadOnlyAdmin):
         return format_html('<a href="{}">{}</a>', url, "final" if snap.horizon_reached else "pending")
 
 
+class WcbJobBatchInline(admin.TabularInline):
+    """The run's fan-out: which worker did which batch, how many deliveries it took."""
+
+    model = WcbJobBatch
+    fields = ("index", "status", "finalized", "pending", "failed", "failed_symbols", "attempts", "worker",
+              "started_at", "finished_at", "error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(WcbJobRun)
 class WcbJobRunAdmin(ReadOnlyAdmin):
-    list_display = ("job", "session", "trigger", "status", "finalized", "pending", "failed", "symbols", "started_at",
-                    "duration")
+    inlines = [WcbJobBatchInline]
+    list_display = ("job", "session", "trigger", "status", "finalized", "pending", "failed", "symbols", "batches",
+                    "started_at", "duration")
     list_filter = ("job", "status", "trigger")
     date_hierarchy = "started_at"
 

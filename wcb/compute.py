@@ -210,6 +210,17 @@ def _pnl(p: PositionInput, close: Decimal, r: Decimal, D: Decimal) -> Decimal:
     return (close * r - p.cost_basis) * p.quantity * p.multiplier + D * p.quantity * p.multiplier - p.close_commission
 
 
+def horizon_factors(p: PositionInput, data: MarketData, horizon: date) -> tuple[Decimal, Decimal]:
+    """r(horizon) and D(horizon), unrounded: the same for every position with this close-date and horizon."""
+    win = _Window(data.actions, close_date(p), horizon)
+    return win.r(horizon), win.D(horizon)
+
+
+def would_have_pnl(p: PositionInput, horizon_close: Decimal, r: Decimal, D: Decimal) -> Decimal:
+    """pnl(horizon), quantized to 6 places."""
+    return _q(_pnl(p, horizon_close, r, D))
+
+
 def _money(value: Decimal) -> str:
     return f"${_q(value, _CENTS):,}"
 
@@ -240,7 +251,7 @@ def compute(p: PositionInput, data: MarketData, *, as_of: datetime) -> WcbResult
     actual = actual_pnl(p)
     would = delta = None
     if horizon_bar is not None and not option:
-        would = _q(_pnl(p, horizon_bar.close, win.r(horizon), win.D(horizon)))
+        would = would_have_pnl(p, horizon_bar.close, win.r(horizon), win.D(horizon))
         delta = would - actual
 
     # The lag guards against a remote provider publishing an ex-date-T dividend late; the

@@ -4,22 +4,39 @@ One run, in order:
 
 1. The target session: EOD — the latest completed NYSE session; EOM — the
    latest completed session that ends a month.
-2. One grouped query lists the pending symbols (and each one's earliest close).
-3. Market data is fetched ONCE per symbol, outside any transaction (slow I/O
+2. **Plan** (one transaction, together with the ledger row ``WcbJobRun``): one
+   grouped query lists the pending symbols and their row counts, and the
+   symbols are cut into batches of about ``TASK_ROWS`` rows (``WcbJobBatch``
+   rows). A symbol is never split, so its market data is fetched once per run.
+3. **Fan-out**: each batch is one Celery task (``wcb.tasks.wcb_job_batch``);
+   several workers take them in parallel. ``wcb_run`` and the admin action run
+   the same batches in-process, one after another (no broker needed), and so
+   do eager-mode tests.
+4. A batch fetches its symbols' market data outside any transaction (slow I/O
    must not hold row locks). A provider failure (``MarketDataUnavailable``)
    leaves that symbol's rows pending for the next run (revision §12).
-4. Rows are processed in keyset batches. Each batch is one short transaction:
-   ``SELECT … FOR UPDATE SKIP LOCKED`` claims the rows (a second worker
-   running at the same time skips them instead of waiting, so no row is
-   computed twice), the pure computation runs in memory, and one set-based
-   ``UPDATE … FROM (VALUES …)`` writes the batch (PostgreSQL), or one
-   ``executemany`` (SQLite). Every write also says ``AND NOT horizon_reached``:
-   re-running a job never changes a finalized row.
-5. The run ledger (``WcbJobRun``) records the counts; one log line per run.
+5. Rows are processed in keyset chunks of ``BATCH_SIZE``. Each chunk is one short
+   transaction: the batch row is locked (two deliveries of the same task take
+   turns), ``SELECT … FOR UPDATE SKIP LOCKED`` claims the rows (a concurrent run
+   skips them instead of waiting, so no row is computed twice), the computation
+   runs in memory (once per window — symbol, close-date, first session,
+   horizon — then each row's own arithmetic), one set-based
+   ``UPDATE … FROM unnest(…)`` writes the chunk (PostgreSQL; one ``executemany``
+   on SQLite), and the batch row's cursor and counts move in the same commit.
+   Every write also says ``AND NOT horizon_reached``: re-running a job never
+   changes a finalized row.
+6. The batch that finishes last (under a lock on the run row) adds the batches'
+   counts into the ledger and logs the run's one summary line.
+
+Safe under redelivery (``acks_late`` + ``reject_on_worker_lost``): a worker
+killed mid-batch loses only its open transaction; the redelivered task resumes
+after the batch's ``last_pk`` and its counts were committed with the rows. A
+plan task killed before dispatching is redelivered, finds its run ``running``
+and dispatches the unfinished batches again (a duplicate batch task is a no-op).
 
 Scheduled fires go through :func:`run_scheduled`, which claims the ledger row
 ``<job>:<session>`` first: a duplicate beat fire for a session already done (or
-running) does nothing, and a missed day is caught up because every run takes
+running) does nothing new, and a missed day is caught up because every run takes
 all pending rows whose horizon is at or before its session, not only today's.
 """
 
@@ -32,20 +49,22 @@ from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from . import calendar as nyse
 from . import market_data
-from .compute import PositionInput, compute
-from .models import HORIZON_EOD, HORIZON_EOM, WcbJobRun, WcbSnapshot
+from .compute import OPTION_ASSET_TYPES, PositionInput, actual_pnl, compute, horizon_factors, would_have_pnl
+from .models import HORIZON_EOD, HORIZON_EOM, WcbJobBatch, WcbJobRun, WcbSnapshot
 
 logger = logging.getLogger("wcb.jobs")
 
 JOBS = {"eod": HORIZON_EOD, "eom": HORIZON_EOM}
-BATCH_SIZE = 1000
+BATCH_SIZE = 1000  # rows per transaction
+TASK_ROWS = 5000  # rows per fan-out task (settings.WCB_TASK_ROWS overrides)
 STALE_RUN = timedelta(hours=2)  # a "running" ledger row older than this belongs to a dead worker
 EOM_CATCH_UP_SESSIONS = 5  # a missed first-trading-day EOM run is caught up within this many sessions
 
@@ -68,10 +87,15 @@ class RunSummary:
     symbols: int = 0
     skipped: str = ""  # why nothing was done (duplicate fire, not the EOM day, ...)
     failed_symbols: list[str] = field(default_factory=list)
+    batches: int = 0
+    dispatched: bool = False  # queued as batch tasks: the counts arrive in the ledger when the last one ends
 
     def line(self) -> str:
         if self.skipped:
             return f"wcb {self.job} run skipped: {self.skipped} (session {self.session})"
+        if self.dispatched:
+            return (f"wcb {self.job} run {self.run_id} session {self.session}: dispatched {self.batches} batch "
+                    f"task(s) over {self.symbols} symbol(s)")
         return (f"wcb {self.job} run {self.run_id} session {self.session}: finalized={self.finalized} "
                 f"pending={self.pending} failed={self.failed} symbols={self.symbols}")
 
@@ -126,23 +150,62 @@ def run_scheduled(job: str, *, now: datetime | None = None, progress: Progress |
         return RunSummary(job, None, skipped="no completed session")
     if job == "eom" and (reason := eom_is_working_day(now, session)):
         return RunSummary(job, session, skipped=reason)
-    run = _claim_ledger(job, session, _dedupe_key(job, session, now))
+    key = _dedupe_key(job, session, now)
+    run, batches = _claim_and_plan(job, session, key, now)
     if run is None:
+        redispatched = _redispatch(key)
         summary = RunSummary(job, session, skipped="already ran (or running) for this session")
+        logger.info(summary.line() + (f"; re-dispatched {redispatched} unfinished batch(es)" if redispatched else ""))
+        return summary
+    if batches and not _runs_inline():
+        _dispatch(batches)
+        summary = RunSummary(job, session, run_id=str(run.id), symbols=run.symbols, batches=len(batches),
+                             dispatched=True)
         logger.info(summary.line())
         return summary
-    return _execute(run, job=job, session=session, now=now, progress=progress)
+    return _run_inline(run, batches, progress=progress)
 
 
 def run_manual(job: str, *, now: datetime | None = None, trigger: str = "manual",
                snapshot_ids: Iterable | None = None, progress: Progress | None = None) -> RunSummary:
-    """``manage.py wcb_run`` and the admin action: always runs (rows still finalize once)."""
+    """``manage.py wcb_run`` and the admin action: always runs, in-process (rows still finalize once)."""
     now = now or timezone.now()
     session = target_session(job, now)
     if session is None:
         return RunSummary(job, None, skipped="no completed session")
-    run = WcbJobRun.objects.create(job=job, session=session, trigger=trigger, started_at=timezone.now())
-    return _execute(run, job=job, session=session, now=now, progress=progress, snapshot_ids=snapshot_ids)
+    ids = list(snapshot_ids) if snapshot_ids is not None else None
+    with transaction.atomic():
+        run = WcbJobRun.objects.create(job=job, session=session, trigger=trigger, started_at=timezone.now(), as_of=now)
+        batches = _plan(run, ids)
+    return _run_inline(run, batches, progress=progress, snapshot_ids=ids)
+
+
+def run_batch(batch_id: int, *, worker: str = "", snapshot_ids: list | None = None,
+              progress: Progress | None = None) -> RunSummary | None:
+    """One batch of a run (the body of the ``wcb_job_batch`` task); safe to call twice.
+
+    Returns the run's summary when this batch was the last one to finish."""
+    batch = WcbJobBatch.objects.select_related("run").filter(pk=batch_id).first()
+    if batch is None:  # its run was re-planned by a takeover: the new batches cover its rows
+        return None
+    run = batch.run
+    if batch.status == WcbJobBatch.Status.PENDING:
+        WcbJobBatch.objects.filter(pk=batch.pk).update(attempts=F("attempts") + 1, worker=worker[:200],
+                                                       started_at=timezone.now())
+        try:
+            _work(batch, run, snapshot_ids=snapshot_ids, progress=progress)
+        except Exception as exc:  # the ledger says so; rows stay pending for the next run
+            logger.exception("wcb %s run %s batch %s failed", run.job, run.id, batch.index)
+            WcbJobBatch.objects.filter(pk=batch.pk, status=WcbJobBatch.Status.PENDING).update(
+                status=WcbJobBatch.Status.FAILED, finished_at=timezone.now(), error=repr(exc)[:2000])
+            _finish_run(run.pk)
+            raise
+    return _finish_run(run.pk)
+
+
+def _runs_inline() -> bool:
+    """Eager mode (tests, no broker) runs the batches in this process instead of queueing them."""
+    return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
 
 
 def _dedupe_key(job: str, session: date, now: datetime) -> str:
@@ -152,14 +215,22 @@ def _dedupe_key(job: str, session: date, now: datetime) -> str:
     return f"eom:{session.isoformat()}:{now.astimezone(dt_timezone.utc).date().isoformat()}"
 
 
-def _claim_ledger(job: str, session: date, key: str) -> WcbJobRun | None:
+def _claim_and_plan(job: str, session: date, key: str, now: datetime):
+    """The ledger row and its batches, in one transaction: a fire killed here leaves nothing behind."""
     started = timezone.now()
-    try:
-        with transaction.atomic():
-            return WcbJobRun.objects.create(job=job, session=session, trigger="beat", dedupe_key=key,
-                                            started_at=started)
-    except IntegrityError:
-        pass
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                run = WcbJobRun.objects.create(job=job, session=session, trigger="beat", dedupe_key=key,
+                                               started_at=started, as_of=now)
+        except IntegrityError:
+            run = _take_over(key, started, now)
+            if run is None:
+                return None, []
+        return run, _plan(run, None)
+
+
+def _take_over(key: str, started: datetime, now: datetime) -> WcbJobRun | None:
     existing = WcbJobRun.objects.filter(dedupe_key=key).first()
     if existing is None:
         return None
@@ -169,11 +240,90 @@ def _claim_ledger(job: str, session: date, key: str) -> WcbJobRun | None:
         return None
     # Conditional takeover: of two fires racing here, exactly one updates the row.
     taken = WcbJobRun.objects.filter(pk=existing.pk, status=existing.status, started_at=existing.started_at).update(
-        status=WcbJobRun.Status.RUNNING, started_at=started, finished_at=None, error="")
+        status=WcbJobRun.Status.RUNNING, started_at=started, finished_at=None, error="", as_of=now,
+        finalized=0, pending=0, failed=0)
     if not taken:
         return None
+    WcbJobBatch.objects.filter(run=existing).delete()  # the new plan covers every row still pending
     existing.refresh_from_db()
     return existing
+
+
+def _plan(run: WcbJobRun, snapshot_ids) -> list[WcbJobBatch]:
+    """Cut the pending symbols into batches of about ``TASK_ROWS`` rows (a symbol is never split)."""
+    groups = list(_pending_rows(run.job, run.session, snapshot_ids).order_by("symbol").values("symbol")
+                  .annotate(n=Count("id"), first=Min("close_timestamp_utc")).values_list("symbol", "n", "first"))
+    size = _task_rows()
+    chunks: list[list] = []
+    rows_in_last = size
+    for symbol, n, first in groups:
+        if rows_in_last >= size:
+            chunks.append([])
+            rows_in_last = 0
+        chunks[-1].append([symbol, n, first.isoformat()])
+        rows_in_last += n
+    batches = WcbJobBatch.objects.bulk_create(
+        [WcbJobBatch(run=run, index=i, symbols=chunk) for i, chunk in enumerate(chunks)])
+    WcbJobRun.objects.filter(pk=run.pk).update(symbols=len(groups), batches=len(batches))
+    run.symbols, run.batches = len(groups), len(batches)
+    if not batches:  # nothing pending: the run is complete as planned
+        _finish_run(run.pk)
+    return batches
+
+
+def _task_rows() -> int:
+    return int(getattr(settings, "WCB_TASK_ROWS", 0) or TASK_ROWS)
+
+
+def _dispatch(batches: list[WcbJobBatch]) -> None:
+    from .tasks import wcb_job_batch
+
+    ids = [b.pk for b in batches]
+    # After the plan commits (it has by now in autocommit; on_commit says so inside an outer transaction).
+    transaction.on_commit(lambda: [wcb_job_batch.delay(pk) for pk in ids])
+
+
+def _redispatch(key: str) -> int:
+    """A fire that found its run still running: queue the run's unfinished batches again (no-op if done)."""
+    if _runs_inline():
+        return 0
+    open_batches = list(WcbJobBatch.objects.filter(run__dedupe_key=key, run__status=WcbJobRun.Status.RUNNING,
+                                                   status=WcbJobBatch.Status.PENDING))
+    _dispatch(open_batches)
+    return len(open_batches)
+
+
+def _run_inline(run: WcbJobRun, batches: list[WcbJobBatch], *, progress: Progress | None,
+                snapshot_ids=None) -> RunSummary:
+    tracker = _Tracker(progress, sum(entry[1] for b in batches for entry in b.symbols), run.symbols)
+    if tracker.big:
+        tracker.say(f"{tracker.total} pending row(s) across {run.symbols} symbol(s); fetching market data")
+    finished = None
+    for batch in batches:
+        finished = run_batch(batch.pk, worker="inline", snapshot_ids=snapshot_ids, progress=tracker)
+    return finished or _summary_of(WcbJobRun.objects.get(pk=run.pk))
+
+
+class _Tracker:
+    """Progress lines for a run worth watching (more rows than one chunk)."""
+
+    def __init__(self, progress: Progress | None, total: int, symbols: int):
+        self.progress, self.total, self.symbols = progress, total, symbols
+        self.big = bool(progress) and total > BATCH_SIZE
+        self.fetched = self.rows = 0
+
+    def say(self, line: str) -> None:
+        if self.big:
+            self.progress(line)
+
+    def symbol_fetched(self) -> None:
+        self.fetched += 1
+        if self.fetched % 100 == 0:
+            self.say(f"market data: {self.fetched}/{self.symbols} symbols")
+
+    def rows_done(self, n: int) -> None:
+        self.rows += n
+        self.say(f"rows: {self.rows}/{self.total}")
 
 
 def _pending_rows(job: str, session: date, snapshot_ids):
@@ -184,77 +334,110 @@ def _pending_rows(job: str, session: date, snapshot_ids):
     return qs
 
 
-def _execute(run: WcbJobRun, *, job: str, session: date, now: datetime, progress: Progress | None,
-             snapshot_ids=None) -> RunSummary:
-    summary = RunSummary(job, session, run_id=str(run.id))
-    try:
-        _process(summary, job=job, session=session, now=now, progress=progress, snapshot_ids=snapshot_ids)
-    except Exception as exc:  # the ledger says so; rows stay pending for the next run
-        logger.exception("wcb %s run %s failed", job, run.id)
-        WcbJobRun.objects.filter(pk=run.pk).update(
-            status=WcbJobRun.Status.FAILED, finished_at=timezone.now(), finalized=summary.finalized,
-            pending=summary.pending, failed=summary.failed, symbols=summary.symbols, error=repr(exc)[:2000])
-        raise
-    status = WcbJobRun.Status.PARTIAL if summary.failed_symbols else WcbJobRun.Status.SUCCEEDED
-    WcbJobRun.objects.filter(pk=run.pk).update(
-        status=status, finished_at=timezone.now(), finalized=summary.finalized, pending=summary.pending,
-        failed=summary.failed, symbols=summary.symbols,
-        error=("provider unavailable for: " + ", ".join(summary.failed_symbols))[:2000] if summary.failed_symbols else "")
+def _fetch(symbols: list[str], job: str, tracker) -> tuple[dict, list[str]]:
+    """Market data once per symbol, outside any transaction; failed symbols' rows stay pending."""
+    data: dict[str, market_data.MarketData] = {}
+    failed: list[str] = []
+    for symbol, first, session in symbols:
+        try:
+            start = nyse.effective_first_session(first)
+            data[symbol] = market_data.get_market_data(symbol, start, max(start, session))
+        except nyse.NoTradingDay as exc:  # revision §12: skip the rows, ERROR
+            logger.error("wcb %s: no next trading day for the rows of %s (%s); skipped", job, symbol, exc)
+            failed.append(symbol)
+        except market_data.MarketDataUnavailable as exc:  # revision §12: provider 5xx at job time, ERROR
+            logger.error("wcb %s: market data unavailable for %s (%s); its rows stay pending", job, symbol, exc)
+            failed.append(symbol)
+        except Exception:
+            logger.exception("wcb %s: market data for %s could not be read; its rows stay pending", job, symbol)
+            failed.append(symbol)
+        if tracker:
+            tracker.symbol_fetched()
+    return data, failed
+
+
+def _work(batch: WcbJobBatch, run: WcbJobRun, *, snapshot_ids, progress) -> None:
+    now = run.as_of or run.started_at
+    planned = {symbol: n for symbol, n, _ in batch.symbols}
+    known_failed = set(batch.failed_symbols)
+    base = _pending_rows(run.job, run.session, snapshot_ids)
+    wanted = [(symbol, datetime.fromisoformat(first), run.session) for symbol, _, first in batch.symbols
+              if symbol not in known_failed]
+    data, newly_failed = _fetch(wanted, run.job, progress)
+    if newly_failed:
+        _record_failed_symbols(batch.pk, newly_failed, planned, base)
+    rows_qs = base.filter(symbol__in=list(data)).order_by("pk")
+    memo: dict = {}
+    while data:
+        with transaction.atomic():
+            # Two deliveries of this task take turns here, each reading the other's committed cursor.
+            state = WcbJobBatch.objects.select_for_update().values("status", "last_pk").get(pk=batch.pk)
+            if state["status"] != WcbJobBatch.Status.PENDING:
+                return
+            qs = rows_qs.filter(pk__gt=state["last_pk"]) if state["last_pk"] else rows_qs
+            # SKIP LOCKED: rows another run is finalizing right now are its job, not ours.
+            rows = list(qs.select_for_update(skip_locked=True).values_list(*_ROW_FIELDS)[:BATCH_SIZE])
+            if not rows:
+                break
+            updates, positions, counts = _compute_batch(rows, data, now, memo)
+            _write_batch(updates, now)
+            WcbJobBatch.objects.filter(pk=batch.pk).update(
+                last_pk=rows[-1][0], finalized=F("finalized") + counts[0], pending=F("pending") + counts[1],
+                failed=F("failed") + counts[2])
+        _forget_cached(positions)
+        if progress:
+            progress.rows_done(len(rows))
+        if len(rows) < BATCH_SIZE:  # the last chunk (or the rest is locked by another run: its rows)
+            break
+    WcbJobBatch.objects.filter(pk=batch.pk, status=WcbJobBatch.Status.PENDING).update(
+        status=WcbJobBatch.Status.DONE, finished_at=timezone.now())
+
+
+def _record_failed_symbols(batch_pk: int, symbols: list[str], planned: dict, base) -> None:
+    """Failed symbols are decided once per batch: their rows count as failed once, whatever redelivery brings."""
+    with transaction.atomic():
+        state = WcbJobBatch.objects.select_for_update().values("last_pk", "failed_symbols").get(pk=batch_pk)
+        new = [s for s in symbols if s not in state["failed_symbols"]]
+        if state["last_pk"] is None:
+            failed_rows = sum(planned[s] for s in new)
+        else:  # a redelivery: rows of these symbols up to the cursor were already written and counted
+            failed_rows = base.filter(symbol__in=new, pk__gt=state["last_pk"]).count()
+        WcbJobBatch.objects.filter(pk=batch_pk).update(failed_symbols=[*state["failed_symbols"], *new],
+                                                       failed=F("failed") + failed_rows)
+
+
+def _finish_run(run_pk) -> RunSummary | None:
+    """When every batch is over, add them up into the ledger (exactly once: under the run row's lock)."""
+    with transaction.atomic():
+        run = WcbJobRun.objects.select_for_update().filter(pk=run_pk, status=WcbJobRun.Status.RUNNING).first()
+        if run is None:
+            return None
+        batches = list(WcbJobBatch.objects.filter(run_id=run_pk).values_list(
+            "status", "finalized", "pending", "failed", "failed_symbols", "error"))
+        if any(b[0] == WcbJobBatch.Status.PENDING for b in batches):
+            return None
+        failed_symbols = sorted({s for b in batches for s in b[4]})
+        errors = [b[5] for b in batches if b[0] == WcbJobBatch.Status.FAILED]
+        if errors:
+            status, error = WcbJobRun.Status.FAILED, "; ".join(errors)[:2000]
+        elif failed_symbols:
+            status, error = WcbJobRun.Status.PARTIAL, ("provider unavailable for: " + ", ".join(failed_symbols))[:2000]
+        else:
+            status, error = WcbJobRun.Status.SUCCEEDED, ""
+        run.status, run.error, run.finished_at = status, error, timezone.now()
+        run.finalized, run.pending, run.failed = (sum(b[i] for b in batches) for i in (1, 2, 3))
+        run.save(update_fields=["status", "error", "finished_at", "finalized", "pending", "failed"])
+    summary = _summary_of(run)
     logger.info(summary.line())
     return summary
 
 
-def _process(summary: RunSummary, *, job, session, now, progress, snapshot_ids) -> None:
-    base = _pending_rows(job, session, snapshot_ids)
-    groups = list(base.order_by().values("symbol").annotate(first=Min("close_timestamp_utc"), n=Count("id")))
-    summary.symbols = len(groups)
-    total = sum(g["n"] for g in groups)
-    big = total > BATCH_SIZE  # progress lines only for runs worth watching
-    if progress and big:
-        progress(f"{total} pending row(s) across {len(groups)} symbol(s); fetching market data")
-
-    data: dict[str, market_data.MarketData] = {}
-    no_session: list[str] = []
-    for i, group in enumerate(groups, 1):
-        symbol = group["symbol"]
-        try:
-            start = nyse.effective_first_session(group["first"])
-            data[symbol] = market_data.get_market_data(symbol, start, max(start, session))
-        except nyse.NoTradingDay as exc:  # revision §12: skip the rows, ERROR
-            logger.error("wcb %s: no next trading day for %s row(s) of %s (%s); skipped", job, group["n"], symbol, exc)
-            no_session.append(symbol)
-            summary.failed += group["n"]
-        except market_data.MarketDataUnavailable as exc:  # revision §12: provider 5xx at job time, ERROR
-            logger.error("wcb %s: market data unavailable for %s (%s); its rows stay pending", job, symbol, exc)
-            summary.failed_symbols.append(symbol)
-            summary.failed += group["n"]
-        except Exception:
-            logger.exception("wcb %s: market data for %s could not be read; its rows stay pending", job, symbol)
-            summary.failed_symbols.append(symbol)
-            summary.failed += group["n"]
-        if progress and big and i % 100 == 0:
-            progress(f"market data: {i}/{len(groups)} symbols")
-
-    skip = summary.failed_symbols + no_session
-    rows_qs = base.exclude(symbol__in=skip) if skip else base
-    last_pk = None
-    done = 0
-    while True:
-        with transaction.atomic():
-            qs = rows_qs.order_by("pk")
-            if last_pk is not None:
-                qs = qs.filter(pk__gt=last_pk)
-            # SKIP LOCKED: rows another worker is finalizing right now are its job, not ours.
-            rows = list(qs.select_for_update(skip_locked=True).values(*_ROW_FIELDS)[:BATCH_SIZE])
-            if not rows:
-                break
-            last_pk = rows[-1]["id"]
-            updates, finalized_positions = _compute_batch(rows, data, now, summary)
-            _write_batch(updates, now)
-        _forget_cached(finalized_positions)
-        done += len(rows)
-        if progress and big:
-            progress(f"rows: {done}/{total}")
+def _summary_of(run: WcbJobRun) -> RunSummary:
+    failed_symbols = []
+    if run.error.startswith("provider unavailable for: "):
+        failed_symbols = run.error.removeprefix("provider unavailable for: ").split(", ")
+    return RunSummary(run.job, run.session, run_id=str(run.id), finalized=run.finalized, pending=run.pending,
+                      failed=run.failed, symbols=run.symbols, batches=run.batches, failed_symbols=failed_symbols)
 
 
 def position_input(row: dict, horizon: str | None = None) -> PositionInput:
@@ -265,50 +448,73 @@ def position_input(row: dict, horizon: str | None = None) -> PositionInput:
         horizon=horizon or row["tracking_horizon"])
 
 
-def _compute_batch(rows: list[dict], data: dict, now: datetime, summary: RunSummary):
+def _compute_batch(rows: list[tuple], data: dict, now: datetime, memo: dict):
+    """Compute each row; the market side (horizon bar, splits, dividends) once per window.
+
+    Rows with the same symbol, close-date, first session, horizon and kind (equity or
+    option) share everything but their own arithmetic, so ``compute`` runs for the
+    first of them and the others get actual / would-have / delta from the same
+    formulas (``compute.actual_pnl``, ``compute.would_have_pnl``) with their numbers.
+    """
     updates, finalized_ids = [], []
+    finalized = pending = failed = 0
     for row in rows:
+        sid, position_id, symbol, asset_type, quantity, cost, close, commission, mult, closed_at, horizon = row
+        p = PositionInput(symbol=symbol, asset_type=asset_type, quantity=quantity, cost_basis=cost,
+                          close_price=close, close_commission=commission, multiplier=mult, closed_at=closed_at,
+                          horizon=horizon)
         try:
-            result = compute(position_input(row), data[row["symbol"]], as_of=now)
+            key = (symbol, closed_at.astimezone(nyse.NEW_YORK).date(), nyse.effective_first_session(closed_at),
+                   horizon, asset_type in OPTION_ASSET_TYPES)
+            template = memo.get(key)
+            if template is None:
+                result = compute(p, data[symbol], as_of=now)
+                factors = (horizon_factors(p, data[symbol], result.horizon_session)
+                           if result.would_have_pnl is not None else None)
+                memo[key] = template = (result, factors)
+                actual, would, delta = result.actual_pnl, result.would_have_pnl, result.delta_pnl
+            else:
+                result, factors = template
+                actual = actual_pnl(p)
+                would = would_have_pnl(p, result.horizon_price, *factors) if factors else None
+                delta = would - actual if would is not None else None
         except nyse.NoTradingDay as exc:  # revision §12: "no next trading day" skips the row, ERROR
-            logger.error("wcb: snapshot %s (%s): no next trading day (%s); skipped", row["id"], row["symbol"], exc)
-            summary.failed += 1
+            logger.error("wcb: snapshot %s (%s): no next trading day (%s); skipped", sid, symbol, exc)
+            failed += 1
             continue
         except Exception:
-            logger.exception("wcb: snapshot %s (%s) could not be computed; left pending", row["id"], row["symbol"])
-            summary.failed += 1
+            logger.exception("wcb: snapshot %s (%s) could not be computed; left pending", sid, symbol)
+            failed += 1
             continue
         if result.held_dividend_ex_date is not None:  # revision §12: the one-session dividend lag, WARNING
             logger.warning("wcb: snapshot %s (%s) held open: a dividend went ex on %s, its horizon session; "
-                           "re-evaluated after the next session", row["id"], row["symbol"],
-                           result.held_dividend_ex_date.isoformat())
-        if not _fits_columns(result):
-            logger.error("wcb: snapshot %s (%s) has values beyond the column precisions; left pending",
-                         row["id"], row["symbol"])
-            summary.failed += 1
+                           "re-evaluated after the next session", sid, symbol, result.held_dividend_ex_date.isoformat())
+        if not _fits_columns(result.horizon_price, would, actual, delta, result.dividends_in_window,
+                             result.split_ratio_applied):
+            logger.error("wcb: snapshot %s (%s) has values beyond the column precisions; left pending", sid, symbol)
+            failed += 1
             continue
         if result.horizon_reached:
-            updates.append((row["id"], result.horizon_price, result.horizon_timestamp_utc, result.would_have_pnl,
-                            result.actual_pnl, result.delta_pnl, result.dividends_in_window,
-                            result.split_ratio_applied, result.data_source, result.spinoff_detected, True))
-            finalized_ids.append(row["position_id"])
-            summary.finalized += 1
+            updates.append((sid, result.horizon_price, result.horizon_timestamp_utc, would, actual, delta,
+                            result.dividends_in_window, result.split_ratio_applied, result.data_source,
+                            result.spinoff_detected, True))
+            finalized_ids.append(position_id)
+            finalized += 1
         else:
             # Still pending (no data yet, missing horizon bar, dividend lag): only provenance moves.
-            updates.append((row["id"], None, None, None, None, None, None, None, result.data_source,
+            updates.append((sid, None, None, None, None, None, None, None, result.data_source,
                             result.spinoff_detected, False))
-            summary.pending += 1
-    return updates, finalized_ids
+            pending += 1
+    return updates, finalized_ids, (finalized, pending, failed)
 
 
-_LIMITS = (("horizon_price", Decimal(10) ** 6), ("would_have_pnl", Decimal(10) ** 8),
-           ("actual_pnl", Decimal(10) ** 8), ("delta_pnl", Decimal(10) ** 8),
-           ("dividends_in_window", Decimal(10) ** 6), ("split_ratio_applied", Decimal(10) ** 4))
+# horizon_price, would_have_pnl, actual_pnl, delta_pnl, dividends_in_window, split_ratio_applied
+_LIMITS = (Decimal(10) ** 6, Decimal(10) ** 8, Decimal(10) ** 8, Decimal(10) ** 8, Decimal(10) ** 6, Decimal(10) ** 4)
 
 
-def _fits_columns(result) -> bool:
-    """A value too wide for its NUMERIC column would fail the whole batch's UPDATE."""
-    return all(getattr(result, name) is None or abs(getattr(result, name)) < limit for name, limit in _LIMITS)
+def _fits_columns(*values) -> bool:
+    """A value too wide for its NUMERIC column would fail the whole chunk's UPDATE."""
+    return all(value is None or abs(value) < limit for value, limit in zip(values, _LIMITS))
 
 
 def _write_batch(updates: list[tuple], now: datetime) -> None:
@@ -321,10 +527,9 @@ def _write_batch(updates: list[tuple], now: datetime) -> None:
 
 
 def _write_batch_pg(updates: list[tuple], now: datetime) -> None:
-    row_sql = "(%s::uuid, " + ", ".join(f"%s::{cast}" for cast in _PG_CASTS) + ")"
-    params: list = []
-    for update in updates:
-        params.extend(update)
+    """One statement for the chunk: a column of values per field, ``unnest`` turns them into rows."""
+    columns = [list(column) for column in zip(*updates)]
+    arrays = ", ".join(f"%s::{cast}[]" for cast in ("uuid", *_PG_CASTS))
     sql = f"""
         UPDATE closed_position_wcb_snapshots AS s SET
             horizon_price = v.horizon_price,
@@ -339,11 +544,13 @@ def _write_batch_pg(updates: list[tuple], now: datetime) -> None:
             horizon_reached = v.horizon_reached,
             last_computed_at = %s,
             updated_at = %s
-        FROM (VALUES {", ".join([row_sql] * len(updates))}) AS v(id, {", ".join(_WRITE_FIELDS)})
-        WHERE s.id = v.id AND NOT s.horizon_reached
+        FROM unnest({arrays}) AS v(id, {", ".join(_WRITE_FIELDS)})
+        WHERE s.id = v.id AND s.id = ANY(%s::uuid[]) AND NOT s.horizon_reached
     """
+    # ``s.id = ANY(…)`` lets the planner fetch the chunk's rows by primary key; with the join alone it
+    # hashes a sequential scan of the whole table for every chunk (quadratic in the pending rows).
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, now, *params])
+        cursor.execute(sql, [now, now, *columns, columns[0]])
 
 
 def _write_batch_portable(updates: list[tuple], now: datetime) -> None:

@@ -104,6 +104,9 @@ class WcbSnapshot(models.Model):
                          condition=Q(horizon_reached=False, tracking_horizon=HORIZON_EOD)),
             models.Index(fields=["tracking_horizon", "close_timestamp_utc"], name="idx_wcb_pending_eom",
                          condition=Q(horizon_reached=False, tracking_horizon=HORIZON_EOM)),
+            # A job batch's chunks (its symbols' pending rows in pk order) without scanning every pending row.
+            models.Index(fields=["tracking_horizon", "symbol", "id"], name="idx_wcb_pending_symbol",
+                         condition=Q(horizon_reached=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(tracking_horizon__in=Horizon.values), name="wcb_tracking_horizon_valid"),
@@ -180,6 +183,8 @@ class WcbJobRun(models.Model):
     pending = models.IntegerField(default=0)
     failed = models.IntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    as_of = models.DateTimeField(null=True, blank=True, help_text="The moment the run computes as of (its batches use it).")
+    batches = models.IntegerField(default=0, help_text="How many batch tasks the run was split into.")
 
     class Meta:
         db_table = "wcb_job_runs"
@@ -189,3 +194,43 @@ class WcbJobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.session} {self.status}"
+
+
+class WcbJobBatch(models.Model):
+    """One batch of a run: a set of symbols, processed by one Celery task (fan-out).
+
+    The row is the batch's progress and its counter: every transaction that
+    writes snapshot rows also advances ``last_pk`` and adds to the counts, so a
+    task redelivered after its worker died resumes after the last committed
+    rows and the run's summary (the sum of its batches) counts each row once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(WcbJobRun, on_delete=models.CASCADE, related_name="batch_rows")
+    index = models.IntegerField()
+    symbols = models.JSONField(help_text="[[symbol, pending rows when planned, earliest close], ...]")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    last_pk = models.UUIDField(null=True, blank=True, help_text="Keyset cursor: rows up to here are done.")
+    finalized = models.IntegerField(default=0)
+    pending = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    failed_symbols = models.JSONField(default=list, blank=True)
+    attempts = models.IntegerField(default=0, help_text="Deliveries that started it (more than 1: redelivered).")
+    worker = models.CharField(max_length=200, blank=True, default="", help_text="The worker of the last attempt.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "wcb_job_batches"
+        verbose_name = "WCB job batch"
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="wcb_job_batch_run_index_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} #{self.index} {self.status}"

@@ -57,7 +57,8 @@ def get_provider() -> MarketDataProvider:
     if name == "alpaca":
         from .alpaca import AlpacaProvider
 
-        return AlpacaProvider(settings.ALPACA_API_KEY, settings.ALPACA_SECRET_KEY)
+        return AlpacaProvider(settings.ALPACA_API_KEY, settings.ALPACA_SECRET_KEY,
+                              getattr(settings, "ALPACA_DATA_URL", None))
     if name == "alpha_vantage":
         from .alpha_vantage import AlphaVantageProvider
 

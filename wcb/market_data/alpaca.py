@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from .base import CA_DIVIDEND, CA_SPINOFF, CA_SPLIT, Bar, CorporateAction, MarketDataUnavailable
 from .http import NotFound, get_json
 
-DATA_URL = "https://data.alpaca.markets"
+DATA_URL = "https://data.alpaca.markets"  # settings.ALPACA_DATA_URL overrides (sandbox, or a local stand-in)
 NEW_YORK = ZoneInfo("America/New_York")
 PROCESS_DATE_SLACK_DAYS = 90
 MAX_PAGES = 50  # 10,000 daily bars a page: a runaway token loop, not real data, would pass this
@@ -52,8 +52,9 @@ def _session_date(timestamp: str) -> date:
 class AlpacaProvider:
     name = "alpaca"
 
-    def __init__(self, api_key: str, secret_key: str):
+    def __init__(self, api_key: str, secret_key: str, data_url: str | None = None):
         self.headers = {"APCA-API-KEY-ID": api_key or "", "APCA-API-SECRET-KEY": secret_key or ""}
+        self.data_url = (data_url or DATA_URL).rstrip("/")
 
     def _pages(self, url: str, params: dict):
         token = None
@@ -79,7 +80,7 @@ class AlpacaProvider:
         }
         bars: dict[date, Bar] = {}
         try:
-            for body in self._pages(f"{DATA_URL}/v2/stocks/{quote(symbol, safe='.-')}/bars", params):
+            for body in self._pages(f"{self.data_url}/v2/stocks/{quote(symbol, safe='.-')}/bars", params):
                 for raw in body.get("bars") or []:
                     d = _session_date(raw["t"])
                     if start <= d <= end:
@@ -108,7 +109,7 @@ class AlpacaProvider:
         }
         actions: list[CorporateAction] = []
         try:
-            for body in self._pages(f"{DATA_URL}/v1/corporate-actions", params):
+            for body in self._pages(f"{self.data_url}/v1/corporate-actions", params):
                 groups = body.get("corporate_actions") or {}
                 for raw in groups.get("cash_dividends") or []:
                     if raw.get("symbol") == symbol:

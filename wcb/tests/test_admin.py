@@ -81,3 +81,11 @@ def test_sparkline_has_axis_values_a_labelled_zero_line_and_the_actual_level():
     assert "0 (break-even)</text>" in svg
     assert "actual 42.50</text>" in svg and 'stroke="#0969da"' in svg
     assert "actual" not in sparkline([["2026-04-15", 1.0]]).split("</svg>")[0]
+
+def test_a_run_page_lists_its_batches_read_only(admin_client, data):
+    run = WcbJobRun.objects.get()
+    page = admin_client.get(reverse("admin:wcb_wcbjobrun_change", args=[run.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "WCB job batch" in body and "inline" in body  # the worker of an in-process run
+    assert 'name="batch_rows-0-status"' not in body  # nothing editable

@@ -69,17 +69,36 @@ def test_market_data_is_fetched_once_per_symbol(market, record, fetches):
     assert sorted(fetches) == ["ACME", "BETA"]
 
 
-def _queries_for_run(rows: int, record) -> int:
-    for _ in range(rows):
-        record()
+def _queries_for_run(rows: int, record, symbols=("ACME",)) -> int:
+    for i in range(rows):
+        record(symbol=symbols[i % len(symbols)])
     with CaptureQueriesContext(connection) as ctx:
         assert jobs.run_manual("eod", now=as_of(APR15)).finalized == rows
     WcbSnapshot.objects.all().delete()
     return len(ctx.captured_queries)
 
 
-def test_query_count_does_not_grow_with_rows_per_symbol(market, record):
-    assert _queries_for_run(2, record) == _queries_for_run(60, record)
+# Measured (the same on SQLite and PostgreSQL; savepoints included, as tests run in a transaction):
+RUN_QUERIES = 20  # ledger row + grouped count + batch rows, one batch task with one chunk, the ledger sum
+CHUNK_QUERIES = 6  # savepoint, batch-row lock, SKIP LOCKED claim, one UPDATE, batch counters, release
+TASK_QUERIES = 13  # one more batch task: load, attempt, one chunk, done, the "last one?" check
+
+
+def test_a_run_costs_a_fixed_number_of_queries_with_one_row_or_many(market, record):
+    assert _queries_for_run(1, record) == RUN_QUERIES
+    assert _queries_for_run(200, record) == RUN_QUERIES  # one chunk: nothing per row
+
+
+def test_queries_grow_by_chunk_of_rows_never_per_row(market, record, monkeypatch):
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 10)
+    assert _queries_for_run(55, record) == RUN_QUERIES + 5 * CHUNK_QUERIES  # 6 chunks
+
+
+def test_queries_grow_by_batch_task_never_per_symbol(market, record, settings):
+    market.write("BETA")
+    assert _queries_for_run(40, record, symbols=("ACME", "BETA")) == RUN_QUERIES  # one task, both symbols
+    settings.WCB_TASK_ROWS = 1  # fan-out: one task per symbol
+    assert _queries_for_run(40, record, symbols=("ACME", "BETA")) == RUN_QUERIES + TASK_QUERIES
 
 
 def test_provider_failure_leaves_rows_pending_for_the_next_run(market, record, monkeypatch):
@@ -280,3 +299,141 @@ def test_one_log_line_per_run_and_progress_for_big_runs(market, record, monkeypa
     captured = capsys.readouterr()
     assert "rows: 2/5" in captured.err and "rows: 5/5" in captured.err
     assert captured.out.strip().startswith("finalized=5 pending=0 failed=0")
+
+
+# --- fan-out: batch tasks, redelivery ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def queued(settings, django_capture_on_commit_callbacks):
+    """Runs as in production: batches are queued as tasks (captured here), not run inline."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.WCB_TASK_ROWS = 1  # one symbol per task
+
+    def fire(**kwargs):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            summary = jobs.run_scheduled("eod", now=datetime(2026, 4, 15, 22, 0, tzinfo=UTC), **kwargs)
+        return summary, callbacks
+
+    return fire
+
+
+def _batch_ids():
+    from wcb.models import WcbJobBatch
+
+    return list(WcbJobBatch.objects.order_by("index").values_list("pk", flat=True))
+
+
+def test_a_scheduled_run_fans_out_and_the_last_batch_writes_the_summary(market, record, queued, caplog):
+    import logging
+
+    from wcb.tasks import wcb_job_batch
+
+    market.write("BETA")
+    market.write("GAMMA")
+    for symbol in ("ACME", "BETA", "GAMMA", "ACME"):
+        record(symbol=symbol)
+    summary, callbacks = queued()
+    assert summary.dispatched and (summary.batches, summary.symbols, summary.finalized) == (3, 3, 0)
+    assert len(callbacks) == 1
+    run = WcbJobRun.objects.get()
+    assert run.status == "running"
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="wcb.jobs"):
+        for pk in reversed(_batch_ids()):  # any order, any worker
+            wcb_job_batch.apply(args=[pk]).get()
+    run.refresh_from_db()
+    assert (run.status, run.finalized, run.pending, run.failed, run.batches) == ("succeeded", 4, 0, 0, 3)
+    assert [r.getMessage() for r in caplog.records if r.name == "wcb.jobs"] == [
+        f"wcb eod run {run.id} session 2026-04-15: finalized=4 pending=0 failed=0 symbols=3"]
+    assert WcbSnapshot.objects.filter(horizon_reached=True).count() == 4
+
+
+def test_a_batch_killed_mid_way_resumes_after_its_last_commit(market, record, queued, monkeypatch):
+    """What a redelivery after SIGKILL does: the committed chunks stay done and counted, once."""
+    from wcb.models import WcbJobBatch
+
+    for _ in range(5):
+        record()
+    queued()
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
+    real = jobs._forget_cached
+    calls = []
+
+    def dies_after_first_chunk(ids):
+        calls.append(ids)
+        if len(calls) == 1:
+            raise SystemExit("worker lost")  # not an Exception: nothing gets marked failed, like a kill
+        real(ids)
+
+    monkeypatch.setattr(jobs, "_forget_cached", dies_after_first_chunk)
+    (pk,) = _batch_ids()
+    with pytest.raises(SystemExit):
+        jobs.run_batch(pk, worker="w1@test")
+    batch = WcbJobBatch.objects.get()
+    assert (batch.status, batch.finalized, batch.attempts) == ("pending", 2, 1)
+    assert WcbSnapshot.objects.filter(horizon_reached=True).count() == 2
+    jobs.run_batch(pk, worker="w2@test")  # the redelivery
+    batch.refresh_from_db()
+    assert (batch.status, batch.finalized, batch.attempts, batch.worker) == ("done", 5, 2, "w2@test")
+    run = WcbJobRun.objects.get()
+    assert (run.status, run.finalized, run.pending) == ("succeeded", 5, 0)
+
+
+def test_a_second_delivery_of_a_finished_batch_changes_nothing(market, record, queued):
+    record()
+    queued()
+    (pk,) = _batch_ids()
+    jobs.run_batch(pk)
+    before = (WcbSnapshot.objects.values().get(), WcbJobRun.objects.values().get())
+    jobs.run_batch(pk)
+    assert (WcbSnapshot.objects.values().get(), WcbJobRun.objects.values().get()) == before
+
+
+def test_a_redelivered_fire_queues_the_unfinished_batches_again(market, record, queued):
+    market.write("BETA")
+    record()
+    record(symbol="BETA")
+    queued()
+    jobs.run_batch(_batch_ids()[0])
+    again, callbacks = queued()  # the beat task's message delivered a second time
+    assert again.skipped and len(callbacks) == 1
+    assert WcbJobRun.objects.count() == 1
+
+
+def test_a_failing_batch_fails_the_run_and_a_refire_takes_it_over(market, record, queued, monkeypatch, settings):
+    record()
+    queued()
+    monkeypatch.setattr(jobs, "_write_batch", lambda updates, now: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        jobs.run_batch(_batch_ids()[0])
+    assert WcbJobRun.objects.get().status == "failed"
+    monkeypatch.undo()
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the retry runs inline here
+    retry = jobs.run_scheduled("eod", now=datetime(2026, 4, 15, 22, 5, tzinfo=UTC))
+    assert (retry.finalized, WcbJobRun.objects.get().status) == (1, "succeeded")
+
+
+def test_rows_sharing_a_window_get_their_own_arithmetic(market, record):
+    """compute() runs once per window; every other row's figures must equal what compute() says for it."""
+    from wcb.compute import compute
+
+    market.write("ACME", actions=[{"ca_type": "split", "ex_date": "2026-04-15", "old_rate": 3, "new_rate": 1},
+                                  {"ca_type": "dividend", "ex_date": "2026-04-15", "cash_amount": "0.37"}])
+    close = datetime(2026, 4, 14, 21, 30, tzinfo=UTC)  # after the 14th's close: window is the 15th
+    shapes = [("10", "90", "110", "1", 1, "equity"), ("-7", "101.5", "99.25", "0", 1, "equity"),
+              ("3", "12.345678", "13", "0.65", 100, "call"), ("2500", "0.5", "0.75", "4.99", 1, "equity")]
+    for q, cost, price, fee, mult, kind in shapes:
+        record(quantity=Decimal(q), cost_basis=Decimal(cost), close_price=Decimal(price),
+               close_commission=Decimal(fee), multiplier=mult, asset_type=kind, closed_at=close)
+    now = as_of(APR15)
+    assert jobs.run_manual("eod", now=now).finalized == 4
+    for snap in WcbSnapshot.objects.all():
+        expected = compute(jobs.position_input({**{f: getattr(snap, f) for f in (
+            "symbol", "asset_type", "position_size_signed", "cost_basis", "close_price", "close_commission",
+            "multiplier", "close_timestamp_utc", "tracking_horizon")}}), market_data.get_market_data(
+            "ACME", APR15, APR15), as_of=now)
+        assert (snap.actual_pnl, snap.would_have_pnl, snap.delta_pnl) == (
+            expected.actual_pnl, expected.would_have_pnl, expected.delta_pnl)
+        assert (snap.split_ratio_applied, snap.dividends_in_window) == (
+            expected.split_ratio_applied, expected.dividends_in_window)
