@@ -4,10 +4,12 @@ from drf_spectacular.views import SpectacularSwaggerView
 
 from .apis import MeApi
 from .health import healthz
+from .metrics import metrics_view
 from .schema import SchemaView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema", SchemaView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/me", MeApi.as_view(), name="me"),

@@ -37,6 +37,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from raxx.jobs import record_run
+from raxx.metrics import WCB_ROWS
+
 from . import calendar as nyse
 from . import market_data
 from .compute import PositionInput, compute
@@ -45,6 +48,7 @@ from .models import HORIZON_EOD, HORIZON_EOM, WcbJobRun, WcbSnapshot
 logger = logging.getLogger("wcb.jobs")
 
 JOBS = {"eod": HORIZON_EOD, "eom": HORIZON_EOM}
+JOB_TASKS = {"eod": "wcb.tasks.wcb_eod_job", "eom": "wcb.tasks.wcb_eom_job"}
 BATCH_SIZE = 1000
 STALE_RUN = timedelta(hours=2)  # a "running" ledger row older than this belongs to a dead worker
 EOM_CATCH_UP_SESSIONS = 5  # a missed first-trading-day EOM run is caught up within this many sessions
@@ -142,7 +146,14 @@ def run_manual(job: str, *, now: datetime | None = None, trigger: str = "manual"
     if session is None:
         return RunSummary(job, None, skipped="no completed session")
     run = WcbJobRun.objects.create(job=job, session=session, trigger=trigger, started_at=timezone.now())
-    return _execute(run, job=job, session=session, now=now, progress=progress, snapshot_ids=snapshot_ids)
+    try:
+        summary = _execute(run, job=job, session=session, now=now, progress=progress, snapshot_ids=snapshot_ids)
+    except Exception as exc:
+        record_run(task=JOB_TASKS[job], ok=False, run_id=str(run.id), error=type(exc).__name__)
+        raise
+    if snapshot_ids is None:  # a full manual run catches the job up; a recompute of a few rows does not
+        record_run(task=JOB_TASKS[job], ok=True, run_id=str(run.id))
+    return summary
 
 
 def _dedupe_key(job: str, session: date, now: datetime) -> str:
@@ -200,7 +211,9 @@ def _execute(run: WcbJobRun, *, job: str, session: date, now: datetime, progress
         status=status, finished_at=timezone.now(), finalized=summary.finalized, pending=summary.pending,
         failed=summary.failed, symbols=summary.symbols,
         error=("provider unavailable for: " + ", ".join(summary.failed_symbols))[:2000] if summary.failed_symbols else "")
-    logger.info(summary.line())
+    for outcome in ("finalized", "failed"):
+        WCB_ROWS.labels(job, outcome).inc(getattr(summary, outcome))
+    logger.info(summary.line(), extra={"job": job, "run_id": str(run.id)})
     return summary
 
 
