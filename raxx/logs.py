@@ -108,6 +108,8 @@ class JsonFormatter(_BaseJsonFormatter):
 
 class PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = "-"
         return scrub_text(super().format(record))
 
 

@@ -217,7 +217,12 @@ SPECTACULAR_SETTINGS = {
 # --- Flags (django-waffle) ------------------------------------------------
 WAFFLE_CREATE_MISSING_FLAGS = False
 WAFFLE_FLAG_DEFAULT = False
-WAFFLE_CACHE_NAME = "default"
+# "flags": the default cache under another alias whose reads are counted (raxx/cache_metrics.py).
+CACHES["flags"] = {**CACHES["default"], "BACKEND": {
+    "django_redis.cache.RedisCache": "raxx.cache_metrics.CountingRedisCache",
+    "django.core.cache.backends.filebased.FileBasedCache": "raxx.cache_metrics.CountingFileBasedCache",
+}[CACHES["default"]["BACKEND"]]}
+WAFFLE_CACHE_NAME = "flags"
 WAFFLE_LOG_MISSING_FLAGS = 30  # logging.WARNING
 
 # --- Celery ---------------------------------------------------------------

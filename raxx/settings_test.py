@@ -12,6 +12,9 @@ if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "raxx"}}
 else:
     CACHES["default"]["KEY_PREFIX"] = "raxx-test"
+CACHES["flags"] = {**CACHES["default"], "BACKEND": CACHES["default"]["BACKEND"].replace(
+    "django_redis.cache.RedisCache", "raxx.cache_metrics.CountingRedisCache").replace(
+    "django.core.cache.backends.locmem.LocMemCache", "raxx.cache_metrics.CountingLocMemCache")}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
