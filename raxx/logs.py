@@ -108,8 +108,13 @@ class JsonFormatter(_BaseJsonFormatter):
 
 class PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        if getattr(record, "request_id", None) is None:
+        request_id = getattr(record, "request_id", None)
+        if request_id is None:  # shown as "-", without changing the record other handlers see
             record.request_id = "-"
+            try:
+                return scrub_text(super().format(record))
+            finally:
+                record.request_id = None
         return scrub_text(super().format(record))
 
 
@@ -127,8 +132,9 @@ _task_tokens: dict[str, list] = {}
 
 def _task_prerun(task_id=None, task=None, **kwargs):
     request = getattr(task, "request", None)
-    job = getattr(request, "periodic_task_name", None) or getattr(task, "name", None)
-    request_id = getattr(request, "request_id", None) or request_id_var.get()
+    headers = getattr(request, "headers", None) or {}  # eager runs keep custom headers here
+    job = getattr(request, "periodic_task_name", None) or headers.get("periodic_task_name") or getattr(task, "name", None)
+    request_id = getattr(request, "request_id", None) or headers.get("request_id") or request_id_var.get()
     _task_tokens[task_id] = [request_id_var.set(request_id if valid_request_id(request_id) else None),
                              job_var.set(job), run_id_var.set(task_id)]
 
