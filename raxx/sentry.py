@@ -13,6 +13,7 @@ def before_send(event: dict, hint: dict | None = None) -> dict:
     request = event.get("request")
     if isinstance(request, dict):
         request.pop("cookies", None)
+        request.pop("env", None)  # REMOTE_ADDR: the client's address is personal data
         if "data" in request:  # a body may hold note text or tokens: never sent
             request["data"] = FILTERED
         if request.get("query_string"):
