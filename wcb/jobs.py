@@ -213,7 +213,7 @@ def _execute(run: WcbJobRun, *, job: str, session: date, now: datetime, progress
         error=("provider unavailable for: " + ", ".join(summary.failed_symbols))[:2000] if summary.failed_symbols else "")
     for outcome in ("finalized", "failed"):
         WCB_ROWS.labels(job, outcome).inc(getattr(summary, outcome))
-    logger.info(summary.line(), extra={"job": job, "run_id": str(run.id)})
+    logger.info(summary.line(), extra={"wcb_job": job, "wcb_run_id": str(run.id)})
     return summary
 
 
