@@ -11,9 +11,10 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 
+from raxx.celery import app as raxx_app
 from raxx.logs import ContextFilter, JsonFormatter, logging_config, request_id_var
 from raxx.tokens import issue_dev_token
-from wcb.tests.conftest import Market
+from wcb.tests.conftest import market  # noqa: F401  (the WCB tests' market-data fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +119,7 @@ def test_each_request_gets_its_own_id(client):
 
 def test_a_task_started_by_a_request_logs_with_that_requests_id():
     """A real worker (in a thread) on an in-memory broker: only the message headers link them."""
-    app = Celery("raxx_logs_test", broker="memory://", backend="cache+memory://")
+    app = Celery("raxx_logs_test", broker="memory://", backend="cache+memory://", set_as_current=False)
     app.conf.update(task_always_eager=False, task_serializer="json", accept_content=["json"],
                     worker_hijack_root_logger=False)
     seen = {}
@@ -131,14 +132,17 @@ def test_a_task_started_by_a_request_logs_with_that_requests_id():
         seen.update(request_id=request_id_var.get(), job=job_var.get(), run_id=run_id_var.get())
         return True
 
-    # The worker sets logging up as it starts: listen after that.
-    with start_worker(app, pool="solo", perform_ping_check=False), json_logs() as stream:
-        token = request_id_var.set("req-from-the-api-9")
-        try:
-            result = log_probe.delay()
-        finally:
-            request_id_var.reset(token)
-        assert result.get(timeout=20) is True
+    try:  # The worker sets logging up as it starts: listen after that.
+        with start_worker(app, pool="solo", perform_ping_check=False), json_logs() as stream:
+            token = request_id_var.set("req-from-the-api-9")
+            try:
+                result = log_probe.delay()
+            finally:
+                request_id_var.reset(token)
+            assert result.get(timeout=20) is True
+    finally:  # start_worker made the test app the current one: give the project's back
+        raxx_app.set_current()
+        raxx_app.set_default()
     assert seen == {"request_id": "req-from-the-api-9", "job": "raxx.tests.log_probe", "run_id": result.id}
     inside = [e for e in lines(stream) if e["logger"] == "raxx.tests.task"]
     assert inside and inside[0]["request_id"] == "req-from-the-api-9"
@@ -156,10 +160,7 @@ def test_a_beat_run_logs_its_job_name_and_run_id():
 
 # --- a full flow, scanned ------------------------------------------------------------------
 
-def test_a_full_flow_logs_no_token_note_or_email(client, api_for, customer, flags, tmp_path, settings):
-    settings.MARKET_DATA_PROVIDER = "fixture"
-    settings.MARKET_DATA_FIXTURES_DIR = str(tmp_path)
-    Market(tmp_path).write("ACME")
+def test_a_full_flow_logs_no_token_note_or_email(client, api_for, customer, flags, market):
     for name in ("FLAG_SENTIMENT_JOURNAL", "FLAG_WCB_ENABLED"):
         flags.on(name)
     api = api_for(customer, "pro_plus")

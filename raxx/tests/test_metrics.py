@@ -24,10 +24,19 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from raxx.tests.probe_urls import urlpatterns as probe_urlpatterns
-from wcb.tests.conftest import Market
+from wcb.tests.conftest import market  # noqa: F401  (the WCB tests' market-data fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+
+
+def close_acme(customer):
+    from wcb.services import closed_position_record
+
+    return closed_position_record(
+        customer=customer, tier="pro_plus", symbol="ACME", asset_type="equity", quantity=Decimal("10"),
+        cost_basis=Decimal("90"), close_price=Decimal("110"), close_commission=Decimal("1"), multiplier=1,
+        closed_at=datetime(2026, 4, 15, 18, 0, tzinfo=UTC))
 
 
 def sample(name: str, **labels) -> float:
@@ -48,15 +57,6 @@ class Throttled(APIView):
 
 
 urlpatterns = [*probe_urlpatterns, path("api/probe/throttled", Throttled.as_view(), name="probe-throttled")]
-
-
-@pytest.fixture
-def market(tmp_path, settings):
-    settings.MARKET_DATA_PROVIDER = "fixture"
-    settings.MARKET_DATA_FIXTURES_DIR = str(tmp_path)
-    m = Market(tmp_path)
-    m.write("ACME")
-    return m
 
 
 # --- access ------------------------------------------------------------------------------
@@ -131,14 +131,9 @@ def test_job_runs_are_counted_by_job_and_outcome():
 
 @pytest.mark.django_db
 def test_wcb_rows_finalized_and_the_last_runs_counts(client, customer, market):
-    from wcb.services import closed_position_record
-
     before = sample("raxx_wcb_rows_total", job="eod", outcome="finalized")
     for _ in range(3):
-        closed_position_record(customer=customer, tier="pro_plus", symbol="ACME", asset_type="equity",
-                               quantity=Decimal("10"), cost_basis=Decimal("90"), close_price=Decimal("110"),
-                               close_commission=Decimal("1"), multiplier=1,
-                               closed_at=datetime(2026, 4, 15, 18, 0, tzinfo=UTC))
+        close_acme(customer)
     call_command("wcb_run", "eod", "--as-of", date(2026, 4, 16).isoformat())
     assert sample("raxx_wcb_rows_total", job="eod", outcome="finalized") == before + 3
     text = client.get("/metrics").content.decode()
@@ -148,13 +143,8 @@ def test_wcb_rows_finalized_and_the_last_runs_counts(client, customer, market):
 
 @pytest.mark.django_db
 def test_trajectory_and_flag_cache_hits_and_misses(api, customer, flags, market):
-    from wcb.services import closed_position_record
-
     flags.on("FLAG_WCB_ENABLED")
-    position = closed_position_record(
-        customer=customer, tier="pro_plus", symbol="ACME", asset_type="equity", quantity=Decimal("10"),
-        cost_basis=Decimal("90"), close_price=Decimal("110"), close_commission=Decimal("1"), multiplier=1,
-        closed_at=datetime(2026, 4, 15, 18, 0, tzinfo=UTC))
+    position = close_acme(customer)
     call_command("wcb_run", "eod", "--as-of", "2026-04-16")
     hits = sample("raxx_cache_requests_total", cache="wcb_trajectory", result="hit")
     misses = sample("raxx_cache_requests_total", cache="wcb_trajectory", result="miss")
@@ -183,18 +173,13 @@ def test_merges_and_dsr_are_counted(customer, other_customer):
 
 @pytest.mark.django_db
 def test_no_customer_id_position_id_or_email_in_any_label(client, api, customer, flags, market):
-    from wcb.services import closed_position_record
-
     flags.on("FLAG_WCB_ENABLED")
     flags.on("FLAG_SENTIMENT_JOURNAL")
     order = api.post("/api/paper-orders", {"symbol": "ACME", "side": "buy", "quantity": "1", "entry_price": "10",
                                            "pre_label": "Bullish"}, format="json").json()["order"]
     api.post(f"/api/paper-orders/{order['id']}/close", {"exit_price": "11"}, format="json")
     api.get(f"/api/paper-orders/{order['id']}")
-    position = closed_position_record(
-        customer=customer, tier="pro_plus", symbol="ACME", asset_type="equity", quantity=Decimal("10"),
-        cost_basis=Decimal("90"), close_price=Decimal("110"), close_commission=Decimal("1"), multiplier=1,
-        closed_at=datetime(2026, 4, 15, 18, 0, tzinfo=UTC))
+    position = close_acme(customer)
     api.get(f"/api/positions/{position.pk}/what-could-have-been")
     api.get(f"/api/positions/{customer.id}/what-could-have-been")
     text = client.get("/metrics").content.decode()
