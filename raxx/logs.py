@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
-import uuid
+import secrets
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
@@ -36,16 +36,21 @@ access_logger = logging.getLogger("raxx.request")
 
 
 def valid_request_id(value: str | None) -> bool:
-    return bool(value) and len(value) <= MAX_REQUEST_ID and all("!" <= ch <= "~" for ch in value)
+    """1–128 visible ASCII characters, and nothing that looks like a token (it is logged as is)."""
+    return (bool(value) and len(value) <= MAX_REQUEST_ID and all("!" <= ch <= "~" for ch in value)
+            and scrub_text(value) == value)
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 class RequestContextMiddleware:
     def __init__(self, get_response):
+        from django.conf import settings
+
         self.get_response = get_response
+        self.access_log = getattr(settings, "LOG_REQUESTS", True)
 
     def __call__(self, request):
         from .metrics import REQUEST_LATENCY, route_name
@@ -62,9 +67,10 @@ class RequestContextMiddleware:
             response[REQUEST_ID_HEADER] = request_id
             REQUEST_LATENCY.labels(route, request.method, str(response.status_code)).observe(duration)
             route_var.set(route)
-            access_logger.info("%s %s %s", request.method, route, response.status_code, extra={
-                "method": request.method, "status": response.status_code,
-                "duration_ms": round(duration * 1000, 3)})
+            if self.access_log:
+                access_logger.info("%s %s %s", request.method, route, response.status_code, extra={
+                    "method": request.method, "status": response.status_code,
+                    "duration_ms": round(duration * 1000, 3)})
             return response
         finally:
             request_id_var.reset(token)
@@ -98,6 +104,8 @@ class JsonFormatter(_BaseJsonFormatter):
                          *args, **kwargs)
 
     def process_log_record(self, log_data):
+        if log_data.get("logger") == "raxx.request":  # our access line: route names and numbers only
+            return log_data
         for key, value in list(log_data.items()):
             if key in ("message", "exc_info", "stack_info"):
                 log_data[key] = scrub_text(value) if isinstance(value, str) else value
@@ -112,10 +120,14 @@ class PlainFormatter(logging.Formatter):
         if request_id is None:  # shown as "-", without changing the record other handlers see
             record.request_id = "-"
             try:
-                return scrub_text(super().format(record))
+                return self._scrubbed(record)
             finally:
                 record.request_id = None
-        return scrub_text(super().format(record))
+        return self._scrubbed(record)
+
+    def _scrubbed(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.name == "raxx.request" else scrub_text(text)
 
 
 # --- Celery -----------------------------------------------------------------------------

@@ -300,6 +300,7 @@ if LOG_FORMAT not in ("json", "plain"):
 from .logs import logging_config  # noqa: E402
 
 LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=True)  # one access line per request (~90 us of JSON + write)
 METRICS_ALLOWED_CIDRS = env.list("METRICS_ALLOWED_CIDRS", default=["127.0.0.0/8", "::1/128"])
 JOB_STALE_GRACE_S = env.int("JOB_STALE_GRACE_S", default=3600)
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

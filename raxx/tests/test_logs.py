@@ -105,7 +105,8 @@ def test_a_well_formed_incoming_id_is_echoed(client, incoming):
     assert client.get("/healthz", HTTP_X_REQUEST_ID=incoming)["X-Request-ID"] == incoming
 
 
-@pytest.mark.parametrize("incoming", ["x" * 129, "has space", "tab\there", "caf\u00e9", "", "new\nline"])
+@pytest.mark.parametrize("incoming", ["x" * 129, "has space", "tab\there", "caf\u00e9", "", "new\nline",
+                                      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "me@example.test"])
 def test_a_malformed_incoming_id_is_replaced(client, incoming):
     echoed = client.get("/healthz", HTTP_X_REQUEST_ID=incoming)["X-Request-ID"]
     assert echoed != incoming and len(echoed) == 32
