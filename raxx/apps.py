@@ -16,11 +16,15 @@ class RaxxConfig(AppConfig):
 
     def ready(self):
         from . import checks, schema  # noqa: F401
+        from .jobs import connect_signals
+        from .logs import connect_celery_signals
         from .periodic import sync_after_migrate
 
         autodiscover_modules("customer_data")
         self._register_core_customer_data()
         post_migrate.connect(sync_after_migrate, dispatch_uid="raxx.sync_periodic_tasks")
+        connect_signals()
+        connect_celery_signals()
 
     @staticmethod
     def _register_core_customer_data():

@@ -27,6 +27,7 @@ from django.utils import timezone
 from .audit import audit_log
 from .customer_data import CustomerDataRule, cascade_children, rules
 from .merge import AccountsRefused, _parse_id, lock_customers
+from .metrics import ACCOUNT_OPERATIONS
 from .models import AuditEvent, Customer, TombstonedEmail
 from .tombstones import forget_tombstoned_email
 
@@ -133,6 +134,7 @@ def export_customer(*, customer_id, actor: str | None = None, progress: Progress
         counts = {t["model"]: len(t["rows"]) + sum(len(o["rows"]) for o in t["owned"]) for t in tables}
         audit_log("dsr_exported", customer=customer, actor=actor,
                   data={"rows": sum(counts.values()), "tables": counts})
+    ACCOUNT_OPERATIONS.labels("dsr_export").inc()
     return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "generated_at": timezone.now(),
             "customer": _customer_row(customer), "tables": tables}
 
@@ -192,4 +194,5 @@ def erase_customer(*, customer_id, actor: str | None = None,
         audit_log("dsr_erased", customer=customer, actor=actor, data={
             "rows_deleted": result.rows_deleted, "tables": result.deleted, "unlinked": result.unlinked})
     result.seconds = time.perf_counter() - start
+    ACCOUNT_OPERATIONS.labels("dsr_erase").inc()
     return result

@@ -112,6 +112,10 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
 
     set_rollback()  # nothing half-written: an error ends the request's atomic block
+    if isinstance(exc, exceptions.Throttled):  # whatever throttle class refused it
+        from .metrics import RATE_LIMITED, route_name
+
+        RATE_LIMITED.labels(route_name(context.get("request"))).inc()
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.error_detail), status=exc.status_code)
     if isinstance(exc, exceptions.APIException):

@@ -1,10 +1,13 @@
 """``/healthz``: 200 when the database answers; says how cache and broker are."""
 
+import logging
 import uuid
 
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+
+logger = logging.getLogger(__name__)
 
 
 def database_ok() -> bool:
@@ -41,7 +44,18 @@ def broker_ok() -> bool:
         return False
 
 
+def jobs_report() -> dict:
+    from .jobs import healthz_jobs
+
+    try:
+        return healthz_jobs()
+    except Exception:  # /healthz answers even when the job report cannot be built
+        logger.exception("healthz: job report unavailable")
+        return {}
+
+
 def healthz(request):
     db = database_ok()
-    body = {"status": "ok" if db else "error", "database": db, "cache": cache_ok(), "broker": broker_ok()}
+    body = {"status": "ok" if db else "error", "database": db, "cache": cache_ok(), "broker": broker_ok(),
+            "jobs": jobs_report() if db else {}}
     return JsonResponse(body, status=200 if db else 503)

@@ -46,6 +46,7 @@ from django.utils import timezone
 
 from .audit import audit_log
 from .customer_data import CustomerDataRule, Link, OnMerge, cascade_children, rules
+from .metrics import ACCOUNT_OPERATIONS
 from .models import Customer, normalize_email
 from .tombstones import tombstone_email
 
@@ -305,6 +306,7 @@ def merge_accounts(*, primary_id, secondary_id, actor: str | None = None,
             "tables": {s.key: s.counts() for s in steps}})
     plan.seconds = time.perf_counter() - start
     logger.info("account_merged primary=%s secondary=%s rows_moved=%s", primary_id, secondary_id, plan.rows_moved)
+    ACCOUNT_OPERATIONS.labels("merge").inc()
     return plan
 
 

@@ -119,3 +119,29 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"idempotency key #{self.pk} ({'done' if self.response_status else 'in flight'})"
+
+
+class JobRunRecord(models.Model):
+    """The last outcome of each periodic job (``job_runs``): one row per task, updated in place.
+
+    Written by Celery's ``task_success``/``task_failure`` signals (and by manual
+    WCB runs); read by :func:`raxx.jobs.job_health`. ``tracked_since`` is when
+    the job was first synced (fires before it owe nothing); ``alerted_for`` is
+    the owed fire last reported stale, so each missed run logs ERROR once.
+    """
+
+    task = models.CharField(max_length=200, unique=True)
+    tracked_since = models.DateTimeField(default=timezone.now)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    last_success = models.DateTimeField(null=True, blank=True)
+    last_failure = models.DateTimeField(null=True, blank=True)
+    last_run_id = models.CharField(max_length=64, blank=True, default="")
+    last_error = models.CharField(max_length=200, blank=True, default="")  # exception class only: no data
+    alerted_for = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "job_runs"
+        verbose_name = "job run record"
+
+    def __str__(self) -> str:
+        return self.task

@@ -18,6 +18,10 @@ class PeriodicJob:
     task: str
     crontab: dict = field(default_factory=dict)  # minute, hour, day_of_week, day_of_month, month_of_year
     description: str = ""
+    # Which fires owe a success (raxx.jobs staleness): "" every fire of the crontab;
+    # "nyse_close" the first fire after each NYSE session's close; "nyse_month_start"
+    # the first fire on the first NYSE session of each month.
+    calendar: str = ""
 
 
 def declared_jobs() -> list[PeriodicJob]:
@@ -48,4 +52,7 @@ def sync_periodic_tasks(jobs: list[PeriodicJob] | None = None) -> list[str]:
 
 def sync_after_migrate(sender, **kwargs):
     if sender.name == "raxx":
+        from .jobs import track_declared_jobs
+
         sync_periodic_tasks()
+        track_declared_jobs()

@@ -82,7 +82,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: it turns even SecurityMiddleware's and CommonMiddleware's 400s (a bad Host) into JSON
+    "raxx.logs.RequestContextMiddleware",  # outermost: request id, latency metric, access log for every response
+    # Next: it turns even SecurityMiddleware's and CommonMiddleware's 400s (a bad Host) into JSON
     # under /api and /healthz, and refuses an oversized body before anything reads it.
     "raxx.middleware.JsonApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -257,8 +258,13 @@ SPECTACULAR_SETTINGS = {
 WAFFLE_CREATE_MISSING_FLAGS = False
 WAFFLE_FLAG_DEFAULT = False
 # Flags are cached through flags/cache.py (generation-checked, refuses an undeliverable
-# change); FLAGS_CACHE_TTL bounds staleness if the cache is lost mid-change.
-CACHES["flags"] = {"BACKEND": "flags.cache.GenerationCache", "LOCATION": "default"}
+# change) over "flags_store": the default cache under another alias whose reads are counted
+# (raxx/cache_metrics.py). FLAGS_CACHE_TTL bounds staleness if the cache is lost mid-change.
+CACHES["flags_store"] = {**CACHES["default"], "BACKEND": {
+    "django_redis.cache.RedisCache": "raxx.cache_metrics.CountingRedisCache",
+    "django.core.cache.backends.filebased.FileBasedCache": "raxx.cache_metrics.CountingFileBasedCache",
+}[CACHES["default"]["BACKEND"]]}
+CACHES["flags"] = {"BACKEND": "flags.cache.GenerationCache", "LOCATION": "flags_store"}
 FLAGS_CACHE_TTL = env.int("FLAGS_CACHE_TTL", default=10)
 WAFFLE_CACHE_NAME = "flags"
 WAFFLE_LOG_MISSING_FLAGS = 30  # logging.WARNING
@@ -292,6 +298,7 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING below (JSON in production)
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
 # --- Features -------------------------------------------------------------
@@ -371,14 +378,19 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django.db.backends": {"level": "WARNING"},
-    },
-}
+# --- Operations (CONTRACTS §11): logs, metrics, job staleness, Sentry -----------
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("json" if PRODUCTION else "plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'.")
+from .logs import logging_config  # noqa: E402
+
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=True)  # one access line per request (~90 us of JSON + write)
+METRICS_ALLOWED_CIDRS = env.list("METRICS_ALLOWED_CIDRS", default=["127.0.0.0/8", "::1/128"])
+JOB_STALE_GRACE_S = env.int("JOB_STALE_GRACE_S", default=3600)
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from .sentry import init as _sentry_init  # noqa: E402
+
+    _sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production" if PRODUCTION else "development"),
+                 traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))

@@ -12,6 +12,10 @@ if not REDIS_URL:
     CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "raxx"}}
 else:
     CACHES["default"]["KEY_PREFIX"] = "raxx-test"
+# The flag store (under flags/cache.py's "flags" alias): the default cache, its reads counted.
+CACHES["flags_store"] = {**CACHES["default"], "BACKEND": CACHES["default"]["BACKEND"].replace(
+    "django_redis.cache.RedisCache", "raxx.cache_metrics.CountingRedisCache").replace(
+    "django.core.cache.backends.locmem.LocMemCache", "raxx.cache_metrics.CountingLocMemCache")}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True

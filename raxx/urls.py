@@ -4,10 +4,12 @@ from django.urls import include, path
 from .apis import MeApi
 from .docs import DocsView
 from .health import healthz
+from .metrics import metrics_view
 from .schema import SchemaView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema", SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script as a file (?script): no inline script under the CSP.
     path("api/docs", DocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -55,6 +55,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Min
 from django.utils import timezone
 
+from raxx.jobs import record_run
+from raxx.metrics import WCB_ROWS
+
 from . import calendar as nyse
 from . import market_data
 from .compute import OPTION_ASSET_TYPES, PositionInput, actual_pnl, compute, horizon_factors, would_have_pnl
@@ -63,6 +66,7 @@ from .models import HORIZON_EOD, HORIZON_EOM, WcbJobBatch, WcbJobRun, WcbSnapsho
 logger = logging.getLogger("wcb.jobs")
 
 JOBS = {"eod": HORIZON_EOD, "eom": HORIZON_EOM}
+JOB_TASKS = {"eod": "wcb.tasks.wcb_eod_job", "eom": "wcb.tasks.wcb_eom_job"}
 BATCH_SIZE = 1000  # rows per transaction
 TASK_ROWS = 5000  # rows per fan-out task (settings.WCB_TASK_ROWS overrides)
 STALE_RUN = timedelta(hours=2)  # a "running" ledger row older than this belongs to a dead worker
@@ -177,7 +181,14 @@ def run_manual(job: str, *, now: datetime | None = None, trigger: str = "manual"
     with transaction.atomic():
         run = WcbJobRun.objects.create(job=job, session=session, trigger=trigger, started_at=timezone.now(), as_of=now)
         batches = _plan(run, ids)
-    return _run_inline(run, batches, progress=progress, snapshot_ids=ids)
+    try:
+        summary = _run_inline(run, batches, progress=progress, snapshot_ids=ids)
+    except Exception as exc:
+        record_run(task=JOB_TASKS[job], ok=False, run_id=str(run.id), error=type(exc).__name__)
+        raise
+    if ids is None:  # a full manual run catches the job up; a recompute of a few rows does not
+        record_run(task=JOB_TASKS[job], ok=True, run_id=str(run.id))
+    return summary
 
 
 def run_batch(batch_id: int, *, worker: str = "", snapshot_ids: list | None = None,
@@ -428,7 +439,9 @@ def _finish_run(run_pk) -> RunSummary | None:
         run.finalized, run.pending, run.failed = (sum(b[i] for b in batches) for i in (1, 2, 3))
         run.save(update_fields=["status", "error", "finished_at", "finalized", "pending", "failed"])
     summary = _summary_of(run)
-    logger.info(summary.line())
+    for outcome in ("finalized", "failed"):
+        WCB_ROWS.labels(run.job, outcome).inc(getattr(summary, outcome))
+    logger.info(summary.line(), extra={"wcb_job": run.job, "wcb_run_id": str(run.id)})
     return summary
 
 

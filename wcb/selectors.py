@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from raxx.errors import ApplicationError
+from raxx.metrics import cache_read
 from raxx.models import Customer
 
 from . import calendar as nyse
@@ -126,10 +127,12 @@ def _now() -> datetime:
 def _cache_get(key: str):
     """A miss when the cache is down (django-redis IGNORE_EXCEPTIONS does this too; belt and braces)."""
     try:
-        return cache.get(key)
+        value = cache.get(key)
     except Exception:
         logger.warning("wcb render: trajectory cache unreachable; recomputing")
-        return None
+        value = None
+    cache_read("wcb_trajectory", value is not None)
+    return value
 
 
 def _cache_set(key: str, value, timeout) -> None:
