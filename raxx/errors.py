@@ -80,6 +80,12 @@ def database_unavailable_body() -> tuple[dict, dict]:
     return error_body(DATABASE_UNAVAILABLE), {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
 
 
+def _count_refusal(context) -> None:
+    from .metrics import RATE_LIMITED as RATE_LIMITED_TOTAL, route_name
+
+    RATE_LIMITED_TOTAL.labels(route_name(context.get("request"))).inc()
+
+
 def api_exception_handler(exc, context):
     from rest_framework.views import set_rollback  # not at import: views reads the auth classes
 
@@ -103,6 +109,7 @@ def api_exception_handler(exc, context):
 
         wait = failed_authentication_wait(context["request"]) if context.get("request") is not None else None
         if wait is not None:
+            _count_refusal(context)
             return Response(error_body(RATE_LIMITED, "Too many requests that failed authentication."),
                             status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(retry_after(wait))})
 
@@ -113,9 +120,7 @@ def api_exception_handler(exc, context):
 
     set_rollback()  # nothing half-written: an error ends the request's atomic block
     if isinstance(exc, exceptions.Throttled):  # whatever throttle class refused it
-        from .metrics import RATE_LIMITED, route_name
-
-        RATE_LIMITED.labels(route_name(context.get("request"))).inc()
+        _count_refusal(context)
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.error_detail), status=exc.status_code)
     if isinstance(exc, exceptions.APIException):

@@ -79,7 +79,7 @@ def _queries_for_run(rows: int, record, symbols=("ACME",)) -> int:
 
 
 # Measured (the same on SQLite and PostgreSQL; savepoints included, as tests run in a transaction):
-RUN_QUERIES = 20  # ledger row + grouped count + batch rows, one batch task with one chunk, the ledger sum
+RUN_QUERIES = 21  # ledger row + grouped count + batch rows, one batch task with one chunk, the ledger sum, the job-run record
 CHUNK_QUERIES = 6  # savepoint, batch-row lock, SKIP LOCKED claim, one UPDATE, batch counters, release
 TASK_QUERIES = 13  # one more batch task: load, attempt, one chunk, done, the "last one?" check
 
