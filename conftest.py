@@ -58,6 +58,19 @@ def concurrently(fn, count: int, *, args: list[tuple] | None = None, start_toget
 
 
 @pytest.fixture(autouse=True)
+def _responses_match_the_schema(request, monkeypatch):
+    """Every /api and /healthz response a test client receives is checked against the OpenAPI
+    schema (raxx/tests/openapi_check.py); opt out of the strict status check with
+    @pytest.mark.schema_unchecked for a request deliberately outside the schema."""
+    from django.test.client import Client
+
+    from raxx.tests.openapi_check import checking_request
+
+    lenient = request.node.get_closest_marker("schema_unchecked") is not None
+    monkeypatch.setattr(Client, "request", checking_request(Client.request, lenient=lenient))
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
     yield
