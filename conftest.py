@@ -18,6 +18,9 @@ from rest_framework.test import APIClient
 from raxx.models import Customer
 from raxx.tokens import issue_dev_token
 
+# pytest-django's live_server binds here (a free ephemeral port), never a public address.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
+
 
 def pytest_runtest_setup(item):
     marker = item.get_closest_marker("postgres_only")

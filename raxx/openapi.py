@@ -192,6 +192,7 @@ def _json_only(operation: dict) -> None:
     body = operation.get("requestBody")
     if body:
         body["content"] = {k: v for k, v in body["content"].items() if k == "application/json"}
+        body["required"] = True  # every POST/PATCH reads a JSON object: no body is a 400
 
 
 def add_common_responses(result, generator, request, public):

@@ -16,7 +16,7 @@ from raxx.api import flag_required
 from raxx.auth import IsCustomer, tier_in, token_tier
 from raxx.errors import TIER_INSUFFICIENT, ApplicationError
 from raxx.models import Customer
-from raxx.openapi import (BOOLEAN, DATE, DATE_TIME, DECIMAL, INTEGER, NUMBER, STRING, UUID, array, decimal_input,
+from raxx.openapi import (BOOLEAN, body, DATE, DATE_TIME, DECIMAL, INTEGER, NUMBER, STRING, UUID, array, decimal_input,
                           enum, errors, nullable, obj)
 
 from .models import HORIZON_EOM, AssetType, Horizon
@@ -54,8 +54,8 @@ WCB_RENDER = obj({
         "dividends_in_window": nullable(DECIMAL), "split_ratio_applied": nullable(DECIMAL),
         "spinoff_detected": BOOLEAN, "data_source": nullable(STRING),
     }),
-    "trajectory": array({"type": "array", "prefixItems": [DATE, NUMBER], "minItems": 2, "maxItems": 2,
-                         "description": "[session date, P&L that session (a number, cents)]"}),
+    "trajectory": array({"type": "array", "items": {"anyOf": [DATE, NUMBER]}, "minItems": 2, "maxItems": 2,
+                         "description": "[session date (YYYY-MM-DD), P&L that session (a number, cents)]"}),
     "metadata": obj({
         "horizon_reached": BOOLEAN, "tracking_days": INTEGER, "near_eom_note": nullable(STRING),
         "options_caveat": nullable(STRING), "spinoff_note": nullable(STRING), "data_as_of_utc": nullable(DATE_TIME),
@@ -227,7 +227,7 @@ class WcbSettingsApi(TierObservingMixin, APIView):
         return Response({"tracking_horizon": wcb_setting_get(customer=request.user),
                          "available_horizons": list(TIER_HORIZONS[tier])})
 
-    @extend_schema(request=_SETTING, responses={200: _SETTING, **errors(403, "tier_insufficient",
+    @extend_schema(request=body(obj({"tracking_horizon": HORIZON})), responses={200: _SETTING, **errors(403, "tier_insufficient",
                                                                          422, "invalid_value")}, tags=["wcb"])
     def patch(self, request):
         tier = self._tier(request)
