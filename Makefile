@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: run test bench bench-load venv migrate seed clean
+.PHONY: run test bench bench-load venv migrate seed clean schema
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ run: migrate
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The API contract, committed (openapi.json); a test fails when it differs from the generated one.
+schema: venv
+	$(PY) manage.py spectacular --format openapi-json --validate --fail-on-warn --file openapi.json
 
 bench: venv
 	$(PY) bench/run_all.py $(BENCH)

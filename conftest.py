@@ -18,6 +18,9 @@ from rest_framework.test import APIClient
 from raxx.models import Customer
 from raxx.tokens import issue_dev_token
 
+# pytest-django's live_server binds here (a free ephemeral port), never a public address.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
+
 
 def pytest_runtest_setup(item):
     marker = item.get_closest_marker("postgres_only")
@@ -55,6 +58,19 @@ def concurrently(fn, count: int, *, args: list[tuple] | None = None, start_toget
     if errors:
         raise errors[0]
     return results
+
+
+@pytest.fixture(autouse=True)
+def _responses_match_the_schema(request, monkeypatch):
+    """Every /api and /healthz response a test client receives is checked against the OpenAPI
+    schema (raxx/tests/openapi_check.py); opt out of the strict status check with
+    @pytest.mark.schema_unchecked for a request deliberately outside the schema."""
+    from django.test.client import Client
+
+    from raxx.tests.openapi_check import checking_request
+
+    lenient = request.node.get_closest_marker("schema_unchecked") is not None
+    monkeypatch.setattr(Client, "request", checking_request(Client.request, lenient=lenient))
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """Thin DRF views for CONTRACTS §3: validate → one service/selector → plain dicts."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,9 +10,11 @@ from raxx.api import flag_required
 from raxx.auth import IsCustomer, token_tier
 from raxx.decimals import StrictDecimalField
 from raxx.idempotency import idempotent
+from raxx.openapi import body, decimal_input, errors, nullable, obj, text
 
 from . import selectors, services
-from .formatting import label_detail_dict, label_dict, order_dict
+from .formatting import (INSIGHTS, LABEL, LABEL_DETAIL, ORDER_CREATED, ORDER_LIST, ORDER_ONE, POST_LABEL,
+                         SENTIMENT_FILTER, TAXONOMY, label_detail_dict, label_dict, order_dict)
 from .models import NOTE_MAX_LENGTH, POST_LABELS, PRE_LABELS, SOURCE_TABLES
 
 JOURNAL_FLAG = "FLAG_SENTIMENT_JOURNAL"
@@ -22,6 +24,11 @@ JournalFlag = flag_required(JOURNAL_FLAG)
 PRICE = {"max_digits": 16, "decimal_places": 6}  # ≤ 9,999,999,999.999999: P&L always fits numeric(34, 12)
 
 
+FLAG_OFF = errors(404, "not_found")  # a route whose flag is off for the caller answers 404
+
+
+@extend_schema_field(decimal_input(PRICE["max_digits"] - PRICE["decimal_places"], PRICE["decimal_places"],
+                                   positive=True))
 class PositiveDecimal(StrictDecimalField):
     def __init__(self, **kwargs):
         super().__init__(**PRICE, coerce_to_string=True, **kwargs)
@@ -90,7 +97,13 @@ class PaperOrderListCreateApi(APIView):
         strategy_type = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
         pre_label = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
 
-    @extend_schema(request=PaperOrderCreateInputSerializer, responses={201: dict})
+    class PaperOrderCreateRequestSerializer(PaperOrderCreateInputSerializer):
+        """The published request: ``pre_label`` as the journal requires it (a label of the taxonomy;
+        ignored while the flag is off, so a client always sending one is right either way)."""
+
+        pre_label = Choice(choices=PRE_LABELS, help_text="Required while FLAG_SENTIMENT_JOURNAL is on for the caller.")
+
+    @extend_schema(request=PaperOrderCreateRequestSerializer, responses={201: ORDER_CREATED})
     @idempotent
     def post(self, request):
         journal_on = flag_is_on(request, JOURNAL_FLAG)
@@ -105,7 +118,7 @@ class PaperOrderListCreateApi(APIView):
         return Response({"order": order_dict(order), "sentiment_label": label_dict(label) if label else None},
                         status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[PageInput], responses={200: dict}, operation_id="paper_orders_list")
+    @extend_schema(parameters=[PageInput], responses={200: ORDER_LIST}, operation_id="paper_orders_list")
     def get(self, request):
         page = _validated(PageInput, request.query_params)
         orders = selectors.paper_orders_list(customer=request.user, **page)
@@ -113,7 +126,7 @@ class PaperOrderListCreateApi(APIView):
 
 
 class PaperOrderDetailApi(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: ORDER_ONE, **errors(404, "not_found")})
     def get(self, request, order_id: int):
         return Response({"order": order_dict(selectors.paper_order_get(customer=request.user, order_id=order_id))})
 
@@ -122,7 +135,8 @@ class PaperOrderCloseApi(APIView):
     class PaperOrderCloseInputSerializer(serializers.Serializer):
         exit_price = PositiveDecimal()
 
-    @extend_schema(request=PaperOrderCloseInputSerializer, responses={200: dict})
+    @extend_schema(request=PaperOrderCloseInputSerializer,
+                   responses={200: ORDER_ONE, **errors(404, "not_found", 409, "order_closed")})
     @idempotent
     def post(self, request, order_id: int):
         data = _validated(self.PaperOrderCloseInputSerializer, request.data)
@@ -139,7 +153,8 @@ class SentimentLabelCreateApi(APIView):
         trade_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
         pre_label = Choice(choices=PRE_LABELS)
 
-    @extend_schema(request=SentimentLabelCreateInputSerializer, responses={201: dict})
+    @extend_schema(request=SentimentLabelCreateInputSerializer,
+                   responses={201: LABEL, **errors(404, "not_found", 409, "label_exists")})
     @idempotent
     def post(self, request):
         data = _validated(self.SentimentLabelCreateInputSerializer, request.data)
@@ -164,11 +179,13 @@ class SentimentLabelDetailApi(APIView):
                 raise serializers.ValidationError("Send post_label, journal_note or both.")
             return attrs
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: LABEL_DETAIL, **errors(404, "not_found")})
     def get(self, request, label_id: int):
         return Response(label_detail_dict(selectors.sentiment_label_get(customer=request.user, label_id=label_id)))
 
-    @extend_schema(request=SentimentLabelPatchInputSerializer, responses={200: dict})
+    @extend_schema(request=body({**obj({"post_label": POST_LABEL, "journal_note": nullable(text(NOTE_MAX_LENGTH))},
+                                       optional=("post_label", "journal_note")), "minProperties": 1}),
+                   responses={200: LABEL_DETAIL, **errors(404, "not_found", 409, "entry_is_locked", "trade_not_closed")})
     def patch(self, request, label_id: int):
         data = _validated(self.SentimentLabelPatchInputSerializer, request.data)
         label = services.sentiment_label_update(customer=request.user, label_id=label_id, **data)
@@ -178,7 +195,7 @@ class SentimentLabelDetailApi(APIView):
 class SentimentTaxonomyApi(APIView):
     permission_classes = [IsCustomer, JournalFlag]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: TAXONOMY, **FLAG_OFF})
     def get(self, request):
         taxonomy = selectors.current_taxonomy()
         return Response({"version": taxonomy.version, "pre_labels": taxonomy.pre_label_list,
@@ -202,7 +219,7 @@ class SentimentFilterApi(APIView):
                 raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
             return attrs
 
-    @extend_schema(parameters=[SentimentFilterQuerySerializer], responses={200: dict})
+    @extend_schema(parameters=[SentimentFilterQuerySerializer], responses={200: SENTIMENT_FILTER, **FLAG_OFF})
     def get(self, request):
         # Unknown parameters are ignored and an empty value means "no filter" (tolerant reading of
         # CONTRACTS §3); the response's "filters" echo shows what was applied.
@@ -228,7 +245,7 @@ class JournalInsightsApi(APIView):
                 raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
             return attrs
 
-    @extend_schema(parameters=[JournalInsightsQuerySerializer], responses={200: dict})
+    @extend_schema(parameters=[JournalInsightsQuerySerializer], responses={200: INSIGHTS, **FLAG_OFF})
     def get(self, request):
         params = {key: value for key, value in request.query_params.items() if value != ""}
         filters = selectors.SentimentFilter(**_validated(self.JournalInsightsQuerySerializer, params))

@@ -7,6 +7,11 @@ built here describes what occurred, in the past tense.
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from raxx.openapi import (BOOLEAN, CENTS, DATE, DATE_TIME, DECIMAL, INTEGER, NUMBER, STRING, UUID, array, component,
+                          enum, nullable, obj)
+
+from .models import POST_LABELS, PRE_LABELS, SOURCE_TABLES
+
 CENT = Decimal("0.01")
 
 
@@ -98,3 +103,70 @@ def trade_summary(*, side: str, quantity, symbol: str, entry_price, exit_price, 
     else:
         text += "; no post-trade label was recorded"
     return text + "."
+
+
+# --- The shapes above, as the OpenAPI schema publishes them (checked on every test response) ---
+PRE_LABEL = enum(*PRE_LABELS)
+POST_LABEL = enum(*POST_LABELS)
+SIDE = enum("buy", "sell")
+
+ORDER = component("PaperOrder", obj({
+    "id": INTEGER, "symbol": STRING, "side": SIDE, "quantity": DECIMAL, "entry_price": DECIMAL,
+    "exit_price": nullable(DECIMAL), "strategy_type": nullable(STRING), "status": enum("open", "closed"),
+    "opened_at": DATE_TIME, "closed_at": nullable(DATE_TIME), "realized_pnl": nullable(DECIMAL),
+    "position_id": nullable(UUID),
+}))
+LABEL = component("SentimentLabel", obj({
+    "id": INTEGER, "trade_id": INTEGER, "pre_label": PRE_LABEL, "pre_label_recorded_at": DATE_TIME,
+    "post_label": nullable(POST_LABEL), "post_label_locked_at": nullable(DATE_TIME),
+    "journal_note_present": BOOLEAN, "taxonomy_version": INTEGER, "created_at": DATE_TIME,
+}, description="Design §4.1: never the note text, only whether one exists."))
+LABEL_DETAIL = component("SentimentLabelDetail", obj({
+    "id": INTEGER, "trade_id": INTEGER, "source_table": enum(*SOURCE_TABLES), "pre_label": PRE_LABEL,
+    "pre_label_recorded_at": DATE_TIME, "post_label": nullable(POST_LABEL),
+    "post_label_recorded_at": nullable(DATE_TIME), "post_label_locked_at": nullable(DATE_TIME),
+    "journal_note": nullable(STRING), "taxonomy_version": INTEGER, "created_at": DATE_TIME, "updated_at": DATE_TIME,
+}, description="Design §4.3: the single-record shape, the only one carrying the note text."))
+ORDER_CREATED = obj({"order": ORDER, "sentiment_label": nullable(LABEL)})
+ORDER_ONE = obj({"order": ORDER})
+ORDER_LIST = obj({"orders": array(ORDER), "limit": INTEGER, "offset": INTEGER})
+TAXONOMY = obj({"version": INTEGER, "pre_labels": array(PRE_LABEL), "post_labels": array(POST_LABEL)})
+
+STATS = component("SentimentStats", obj({
+    "n": INTEGER, "closed": INTEGER, "wins": INTEGER, "losses": INTEGER, "win_rate": nullable(NUMBER),
+    "total_pnl": CENTS, "avg_pnl": nullable(CENTS), "avg_win": nullable(CENTS), "avg_loss": nullable(CENTS),
+    "profit_factor": nullable(NUMBER),
+    # CONTRACTS §12: 95% intervals, [low, high] (Wilson; Student-t).
+    "win_rate_ci": nullable(array(NUMBER, minItems=2, maxItems=2)),
+    "avg_pnl_ci": nullable(array(CENTS, minItems=2, maxItems=2)),
+}))
+FILTER_TRADE = obj({
+    "trade_id": INTEGER, "symbol": STRING, "side": SIDE, "strategy_type": nullable(STRING),
+    "opened_at": DATE_TIME, "closed_at": nullable(DATE_TIME), "realized_pnl": nullable(CENTS),
+    "pre_label": PRE_LABEL, "post_label": nullable(POST_LABEL), "journal_note_present": BOOLEAN,
+    "summary": {"type": "string", "description": "One past-tense sentence."},
+})
+SENTIMENT_FILTER = obj({
+    "filters": obj({"pre_label": nullable(PRE_LABEL), "post_label": nullable(POST_LABEL),
+                    "source_table": enum(*SOURCE_TABLES), "strategy_type": nullable(STRING),
+                    "date_from": nullable(DATE), "date_to": nullable(DATE),
+                    "taxonomy_version": nullable(INTEGER)}),
+    "sample": obj({"n": INTEGER, "sample_too_small": BOOLEAN}),
+    "stats": STATS, "baseline": STATS,
+    "trades": array(FILTER_TRADE),
+    "page": obj({"limit": INTEGER, "offset": INTEGER, "returned": INTEGER}),
+    "generated_at": DATE_TIME,
+})
+
+INSIGHTS = obj({
+    "matrix": array(obj({
+        "pre_label": PRE_LABEL, "post_label": nullable(POST_LABEL), "n": INTEGER, "closed": INTEGER,
+        "wins": INTEGER, "win_rate": nullable(NUMBER),
+        "win_rate_ci": nullable(array(NUMBER, minItems=2, maxItems=2)), "total_pnl": CENTS})),
+    "held": nullable(array(obj({
+        "post_label": nullable(POST_LABEL), "n": INTEGER, "actual_pnl": CENTS, "would_have_pnl": CENTS,
+        "delta_pnl": CENTS}))),
+    "equity_curve": array(array({"anyOf": [DATE, CENTS]}, minItems=2, maxItems=2)),
+    "generated_at": DATE_TIME,
+}, description="CONTRACTS §12. `held` is null unless FLAG_WCB_ENABLED is on for the caller and the tier is "
+               "pro or pro_plus. `equity_curve` items are [date, cumulative realized P&L].")

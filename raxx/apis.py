@@ -1,17 +1,17 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .auth import token_tier
+from .openapi import STRING, UUID, component, enum, nullable, obj
+
+ME = component("Me", obj({"id": UUID, "email": nullable(STRING), "tier": nullable(enum("free", "pro", "pro_plus"))}))
 
 
 class MeApi(APIView):
     """Who the caller is, as this service sees them (tier from the token)."""
 
-    @extend_schema(responses=inline_serializer("Me", {"id": serializers.UUIDField(),
-                                                       "email": serializers.EmailField(allow_null=True),
-                                                       "tier": serializers.CharField(allow_null=True)}))
+    @extend_schema(responses={200: ME})
     def get(self, request):
         customer = request.user
         return Response({"id": str(customer.id), "email": customer.email, "tier": token_tier(request)})

@@ -223,7 +223,7 @@ REST_FRAMEWORK = {
     # ASCII-escaped JSON: an error detail echoing a lone surrogate ("\ud800") still encodes.
     "UNICODE_JSON": False,
     "EXCEPTION_HANDLER": "raxx.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "raxx.autoschema.RaxxAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -241,7 +241,8 @@ for _name in ("THROTTLE_CUSTOMER", "THROTTLE_CUSTOMER_WRITES", "THROTTLE_ANONYMO
 SPECTACULAR_SETTINGS = {
     "TITLE": "Raxx API",
     "DESCRIPTION": "Paper trading journal, What Could've Been, and the beta walkthrough.",
-    "VERSION": "1.0.0",
+    "VERSION": "1.1.0",
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api",
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -250,7 +251,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "raxx.schema.contract_path_names",
-        "raxx.idempotency.document_idempotent_responses",
+        "raxx.openapi.add_common_responses",
     ],
 }
 

@@ -2,7 +2,6 @@
 
 import math
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -10,8 +9,10 @@ from rest_framework.views import APIView
 
 from raxx.api import flag_required
 from raxx.errors import ApplicationError
+from raxx.openapi import body, errors
 from raxx.parsers import SafeFormParser, SafeJSONParser, SafeMultiPartParser
 
+from . import schema as shapes
 from . import services
 from .auth import IsTester, WalkthroughTokenAuthentication
 from .routing import PERSONA_ROUTING, SELF_SELECT, cell_for, route_for
@@ -19,8 +20,11 @@ from .scenarios import (DOOR_SCREEN, INTENT_QUESTION, PERSONA_QUESTIONS, SURVEY,
                         scenario_payload, vs_guide_payload)
 from .selectors import paper_trade_body, progress_status
 
-# Bodies are documented in walkthrough/README.md; the schema names them as JSON objects.
-_schema = extend_schema(tags=["walkthrough"], request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+# Shapes: walkthrough/schema.py (README: "Routes").
+_schema = extend_schema(tags=["walkthrough"])
+OUT_OF_ORDER = errors(409, "screen_out_of_order")
+FLAG_OFF = errors(404, "not_found")
+GATE = errors(422, "structure_gate_failed")
 
 
 class WalkthroughApi(APIView):
@@ -105,6 +109,7 @@ def _intent_question(request, progress):
 
 @_schema
 class Screen1Api(WalkthroughApi):
+    @extend_schema(responses={200: shapes.SCREEN1})
     def get(self, request):
         cell, progress = cell_for(request), self.progress(request)
         if cell.self_select:  # the intent question follows the choice of the full track
@@ -115,6 +120,7 @@ class Screen1Api(WalkthroughApi):
                     "questions": PERSONA_QUESTIONS, "intent_question": INTENT_QUESTION if cell.routing else None}
         return Response({**body, **self.status_body(request, progress)})
 
+    @extend_schema(request=body(shapes.SCREEN1_IN), responses={200: shapes.SCREEN1_DONE})
     def post(self, request):
         data, cell, progress = _body(request), cell_for(request), self.progress(request)
         first = progress.screen_completed_max < 1
@@ -133,6 +139,7 @@ class Screen1Api(WalkthroughApi):
 class IntentApi(WalkthroughApi):
     permission_classes = [IsTester, flag_required(PERSONA_ROUTING)]
 
+    @extend_schema(request=body(shapes.INTENT_IN), responses={200: shapes.PROGRESS, **OUT_OF_ORDER, **FLAG_OFF})
     def post(self, request):
         data = _body(request)
         intent = data.get("intent_bucket")
@@ -146,12 +153,15 @@ class IntentApi(WalkthroughApi):
 class SimpleScreenApi(WalkthroughApi):
     permission_classes = [IsTester, flag_required(SELF_SELECT)]
 
+    @extend_schema(responses={200: shapes.SIMPLE1, **FLAG_OFF})
     def get(self, request):
         progress = self.progress(request)
         route = route_for(progress, cell_for(request))
         scenario = "directional" if route.scenario == "directional" else "simple"
         return Response({"screen": "simple/1", **vs_guide_payload(scenario=scenario), **self.status_body(request, progress)})
 
+    @extend_schema(request=body(shapes.OPTIONAL_LEGS_IN),
+                   responses={200: shapes.SIMPLE_DONE, 201: shapes.TRADE_RECORDED, **OUT_OF_ORDER, **FLAG_OFF, **GATE})
     def post(self, request):
         legs = _validate_legs(_body(request), required=False)
         progress, trade, created = services.simple1_submit(progress=self.progress(request), cell=cell_for(request),
@@ -162,6 +172,7 @@ class SimpleScreenApi(WalkthroughApi):
 
 @_schema
 class Screen2Api(WalkthroughApi):
+    @extend_schema(responses={200: shapes.SCREEN2})
     def get(self, request):
         progress = self.progress(request)
         route = route_for(progress, cell_for(request), warn=True)
@@ -169,6 +180,7 @@ class Screen2Api(WalkthroughApi):
         payload["guide"] = vs_guide_payload(scenario="directional") if route.scenario == "directional" else None
         return Response({"screen": 2, **payload, **self.status_body(request, progress)})
 
+    @extend_schema(request=body(shapes.ANSWERS_IN), responses={200: shapes.PROGRESS, **OUT_OF_ORDER})
     def post(self, request):
         answers = _body(request).get("answers")
         answers = _answers_object(answers) if answers is not None else None
@@ -178,6 +190,7 @@ class Screen2Api(WalkthroughApi):
 
 @_schema
 class Screen3Api(WalkthroughApi):
+    @extend_schema(responses={200: shapes.SCREEN3})
     def get(self, request):
         progress = self.progress(request)
         route = route_for(progress, cell_for(request), warn=True)
@@ -187,6 +200,9 @@ class Screen3Api(WalkthroughApi):
                          "chain": scenario["chain"], "suggested_strikes": scenario["suggested_strikes"],
                          **self.status_body(request, progress)})
 
+    @extend_schema(request=body(shapes.LEGS_IN), responses={
+        200: shapes.TRADE_RECORDED, 201: shapes.TRADE_RECORDED, **OUT_OF_ORDER, **GATE,
+        **errors(503, "scenario_unavailable")})
     def post(self, request):
         legs = _validate_legs(_body(request), required=True)
         progress, trade, created = services.screen3_submit(progress=self.progress(request), cell=cell_for(request),
@@ -197,9 +213,11 @@ class Screen3Api(WalkthroughApi):
 
 @_schema
 class Screen4Api(WalkthroughApi):
+    @extend_schema(responses={200: shapes.SCREEN4})
     def get(self, request):
         return Response({"screen": 4, **TAX_SCREEN, **self.status_body(request, self.progress(request))})
 
+    @extend_schema(request=body(shapes.EMPTY_IN), responses={200: shapes.PROGRESS, **OUT_OF_ORDER})
     def post(self, request):
         _body(request)
         progress = services.screen4_submit(progress=self.progress(request), cell=cell_for(request))
@@ -264,9 +282,11 @@ def _validate_survey(data: dict):
 
 @_schema
 class Screen5Api(WalkthroughApi):
+    @extend_schema(responses={200: shapes.SCREEN5})
     def get(self, request):
         return Response({"screen": 5, **SURVEY, **self.status_body(request, self.progress(request))})
 
+    @extend_schema(request=body(shapes.SURVEY_IN), responses={200: shapes.PROGRESS, **OUT_OF_ORDER})
     def post(self, request):
         progress = self.progress(request)
         data = _body(request)
@@ -277,5 +297,6 @@ class Screen5Api(WalkthroughApi):
 
 @_schema
 class StatusApi(WalkthroughApi):
+    @extend_schema(responses={200: shapes.STATUS})
     def get(self, request):
         return Response(progress_status(progress=self.progress(request), cell=cell_for(request)))

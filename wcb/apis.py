@@ -6,8 +6,8 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer,
+                                   inline_serializer)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +18,8 @@ from raxx.decimals import StrictDecimalField
 from raxx.errors import TIER_INSUFFICIENT, ApplicationError
 from raxx.idempotency import idempotent
 from raxx.models import Customer
+from raxx.openapi import (BOOLEAN, body, DATE, DATE_TIME, DECIMAL, INTEGER, NUMBER, STRING, UUID, array, decimal_input,
+                          enum, errors, nullable, obj)
 
 from .models import HORIZON_EOM, AssetType, Horizon
 from .selectors import HORIZON_PARAM, decimal_string, utc_z, wcb_render
@@ -32,6 +34,36 @@ EARLIEST_CLOSE = timezone.datetime(2015, 1, 2, tzinfo=dt_timezone.utc)  # the tr
 # bound keeps the horizon inside the trading calendar (built to at least now + 400 days).
 LATEST_CLOSE_AHEAD = timedelta(days=366)
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
+# closed_at as the schema publishes it: ISO-8601 UTC within the calendar's range (2016 to 2026
+# here: always inside [2015-01-02, now + 366 days]; days 1-28 so every generated date exists).
+CLOSED_AT_PATTERN = (r"^20(1[6-9]|2[0-6])-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+                     r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?Z$")
+
+HORIZON = enum(*Horizon.values)
+ASSET_TYPE = enum(*AssetType.values)
+POSITION_CLOSED = obj({
+    "position_id": UUID, "symbol": STRING, "asset_type": ASSET_TYPE, "quantity": DECIMAL, "cost_basis": DECIMAL,
+    "close_price": DECIMAL, "close_commission": DECIMAL, "multiplier": INTEGER, "closed_at": DATE_TIME,
+    "wcb_tracking": BOOLEAN, "tracking_horizon": nullable(HORIZON),
+})
+WCB_RENDER = obj({
+    "snapshot": obj({
+        "position_id": UUID, "symbol": STRING, "asset_type": ASSET_TYPE, "tracking_horizon": HORIZON,
+        "close_timestamp_utc": DATE_TIME, "close_price": DECIMAL, "cost_basis": DECIMAL,
+        "position_size_signed": DECIMAL, "close_commission": DECIMAL, "multiplier": INTEGER, "actual_pnl": DECIMAL,
+        "horizon_reached": BOOLEAN, "horizon_timestamp_utc": nullable(DATE_TIME), "horizon_price": nullable(DECIMAL),
+        "would_have_pnl": nullable(DECIMAL), "delta_pnl": nullable(DECIMAL),
+        "dividends_in_window": nullable(DECIMAL), "split_ratio_applied": nullable(DECIMAL),
+        "spinoff_detected": BOOLEAN, "data_source": nullable(STRING),
+    }),
+    "trajectory": array({"type": "array", "items": {"anyOf": [DATE, NUMBER]}, "minItems": 2, "maxItems": 2,
+                         "description": "[session date (YYYY-MM-DD), P&L that session (a number, cents)]"}),
+    "metadata": obj({
+        "horizon_reached": BOOLEAN, "tracking_days": INTEGER, "near_eom_note": nullable(STRING),
+        "options_caveat": nullable(STRING), "spinoff_note": nullable(STRING), "data_as_of_utc": nullable(DATE_TIME),
+    }),
+}, description="Design §7.3.")
+WCB_SETTINGS = obj({"tracking_horizon": HORIZON, "available_horizons": array(HORIZON)})
 
 
 class PreciseDecimalField(StrictDecimalField):
@@ -43,6 +75,22 @@ class PreciseDecimalField(StrictDecimalField):
                 self.fail("max_digits", max_digits=self.max_digits)
             value = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
         return super().validate_precision(value)
+
+
+@extend_schema_field({"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,15}$",
+                      "description": "1-16 letters, digits, '.' or '-' (stored upper case)."})
+class SymbolField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": CLOSED_AT_PATTERN, "description": "ISO-8601 UTC; default now."})
+class ClosedAtField(serializers.DateTimeField):
+    pass
+
+
+def _decimal(whole: int, places: int, **kind) -> type[serializers.DecimalField]:
+    """A PreciseDecimalField published with its own pattern (a subclass: the annotation is per class)."""
+    return extend_schema_field(decimal_input(whole, places, **kind))(type("PreciseDecimal", (PreciseDecimalField,), {}))
 
 
 class TierObservingMixin:
@@ -57,16 +105,17 @@ class TierObservingMixin:
 class ClosePositionApi(APIView):
     """POST /api/trading/close-position — any tier; a snapshot for pro/pro_plus only."""
 
+    @extend_schema_serializer(component_name="ClosePositionInput")
     class InputSerializer(serializers.Serializer):
-        symbol = serializers.CharField(max_length=16)
+        symbol = SymbolField(max_length=16)
         asset_type = serializers.ChoiceField(choices=AssetType.values)
-        quantity = PreciseDecimalField(max_digits=12, decimal_places=4)
-        cost_basis = PreciseDecimalField(max_digits=12, decimal_places=6)
-        close_price = PreciseDecimalField(max_digits=12, decimal_places=6)
-        close_commission = PreciseDecimalField(max_digits=10, decimal_places=4, min_value=Decimal(0),
-                                               required=False, default=Decimal(0))
+        quantity = _decimal(8, 4, signed=True, nonzero=True)(max_digits=12, decimal_places=4)
+        cost_basis = _decimal(6, 6, positive=True)(max_digits=12, decimal_places=6)
+        close_price = _decimal(6, 6, positive=True)(max_digits=12, decimal_places=6)
+        close_commission = _decimal(6, 4)(max_digits=10, decimal_places=4, min_value=Decimal(0), required=False,
+                                          default=Decimal(0))
         multiplier = serializers.IntegerField(min_value=1, max_value=100_000, required=False, default=1)
-        closed_at = serializers.DateTimeField(required=False)
+        closed_at = ClosedAtField(required=False)
 
         def validate_symbol(self, value):
             value = value.strip().upper()
@@ -107,7 +156,9 @@ class ClosePositionApi(APIView):
                 raise serializers.ValidationError("Must be greater than zero.")
             return value
 
-    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT}, tags=["wcb"])
+    @extend_schema(request=InputSerializer, responses={201: POSITION_CLOSED}, tags=["wcb"],
+                   description="|quantity| × multiplier × max(cost_basis, close_price) must stay below 10,000,000 "
+                               "(400 invalid_request otherwise).")
     @idempotent
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
@@ -140,7 +191,10 @@ class WhatCouldHaveBeenApi(TierObservingMixin, APIView):
     @extend_schema(
         parameters=[OpenApiParameter("horizon", str, enum=["eod", "eom"], required=False),
                     OpenApiParameter("position_id", str, OpenApiParameter.PATH)],
-        responses={200: OpenApiTypes.OBJECT}, tags=["wcb"],
+        responses={200: WCB_RENDER, **errors(403, "tier_insufficient",
+                                             404, "not_found", "position_not_found", "wcb_not_available",
+                                             422, "invalid_horizon", 503, "market_data_unavailable")},
+        tags=["wcb"],
         description="Design §7.3 body: snapshot (decimal strings), trajectory [[date, pnl]], metadata.")
     def get(self, request, position_id: str):
         raw = request.query_params.get("horizon")
@@ -170,13 +224,14 @@ class WcbSettingsApi(TierObservingMixin, APIView):
             raise ApplicationError(TIER_INSUFFICIENT, status_code=403)
         return tier
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["wcb"])
+    @extend_schema(responses={200: WCB_SETTINGS, **errors(403, "tier_insufficient")}, tags=["wcb"])
     def get(self, request):
         tier = self._tier(request)
         return Response({"tracking_horizon": wcb_setting_get(customer=request.user),
                          "available_horizons": list(TIER_HORIZONS[tier])})
 
-    @extend_schema(request=_SETTING, responses={200: _SETTING}, tags=["wcb"])
+    @extend_schema(request=body(obj({"tracking_horizon": HORIZON})), responses={200: _SETTING, **errors(403, "tier_insufficient",
+                                                                         422, "invalid_value")}, tags=["wcb"])
     def patch(self, request):
         tier = self._tier(request)
         data = request.data
