@@ -78,6 +78,10 @@ class JsonApiErrorsMiddleware:
             response = JsonResponse(error_body(_API_CODES[response.status_code]), status=response.status_code)
             if retry_after:
                 response["Retry-After"] = retry_after
+        elif 300 <= response.status_code < 400 and not response.get("Content-Type", "").startswith("application/json"):
+            location = response.get("Location", "")  # SECURE_SSL_REDIRECT's 301: JSON too, Location kept
+            response = JsonResponse(error_body("https_required" if location.startswith("https://") else "moved",
+                                               location), status=response.status_code, headers={"Location": location})
         response["Cache-Control"] = "no-store"
         return response
 
