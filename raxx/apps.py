@@ -2,11 +2,17 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.module_loading import autodiscover_modules
 
+from .periodic import PeriodicJob
+
 
 class RaxxConfig(AppConfig):
     name = "raxx"
     verbose_name = "Customers and accounts"
-    periodic_tasks = ()
+    periodic_tasks = (
+        PeriodicJob(name="accounts: expire merge requests", task="raxx.tasks.expire_merge_requests",
+                    crontab={"minute": "15", "hour": "*"},
+                    description="Close merge requests past their 7-day expiry (CONTRACTS §9)."),
+    )
 
     def ready(self):
         from . import checks, schema  # noqa: F401
@@ -19,7 +25,11 @@ class RaxxConfig(AppConfig):
     @staticmethod
     def _register_core_customer_data():
         from .customer_data import OnMerge, register
-        from .models import AuditEvent
+        from .models import AuditEvent, MergeRequest
 
         register(AuditEvent, field="customer", on_merge=OnMerge.KEEP,
                  note="An account's history stays with it; erasure deletes it and leaves one dsr_erased event.")
+        for side in ("primary", "secondary"):
+            register(MergeRequest, field=side, on_merge=OnMerge.KEEP,
+                     note="Merge requests are evidence of the account they name; erasure deletes them "
+                          "(their reason is free text).")

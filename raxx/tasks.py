@@ -21,3 +21,14 @@ def dsr_erase_task(customer_id: str, actor: str = "system") -> dict:
         logger.warning("dsr_erase_task %s refused: %s", customer_id, exc.code)
         return {"customer_id": customer_id, "refused": exc.code}
     return {"customer_id": customer_id, "rows_deleted": result.rows_deleted}
+
+
+@shared_task(name="raxx.tasks.expire_merge_requests", acks_late=True)
+def expire_merge_requests_task() -> int:
+    """Close merge requests past their 7-day expiry (beat, hourly); each writes merge_request_expired."""
+    from .merge_requests import expire_merge_requests
+
+    expired = expire_merge_requests()
+    if expired:
+        logger.info("merge requests expired: %s", expired)
+    return expired

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from .apis import MeApi
+from .apis import MeApi, MergeRequestConfirmApi, MergeRequestDeclineApi, MergeRequestsApi
 from .health import healthz
 from .schema import SchemaView
 
@@ -11,6 +11,11 @@ urlpatterns = [
     path("api/schema", SchemaView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/me", MeApi.as_view(), name="me"),
+    path("api/account/merge-requests", MergeRequestsApi.as_view(), name="merge-requests"),
+    path("api/account/merge-requests/<uuid:id>/confirm", MergeRequestConfirmApi.as_view(),
+         name="merge-request-confirm"),
+    path("api/account/merge-requests/<uuid:id>/decline", MergeRequestDeclineApi.as_view(),
+         name="merge-request-decline"),
     path("api/", include("journal.urls")),
     path("api/", include("wcb.urls")),
     path("api/walkthrough/", include("walkthrough.urls")),
