@@ -263,10 +263,12 @@ def run() -> list[dict]:
     for _ in range(REPEAT):  # alternate, each on the same rows (rolled back)
         raw_s.append(_timed_then_rolled_back(lambda: raw_sql_merge(primary, secondary)))
         engine_s.append(_timed_then_rolled_back(
-            lambda: merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk, actor="bench")))
+            lambda: merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk, actor="bench",
+                                 without_consent_reason="bench")))
     engine, raw = sorted(engine_s)[REPEAT // 2], sorted(raw_s)[REPEAT // 2]
     queries = harness.count_queries(lambda: _timed_then_rolled_back(
-        lambda: merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk, actor="bench")))
+        lambda: merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk, actor="bench",
+                                 without_consent_reason="bench")))
     common = {"db": connection.vendor, "rows": total, "tables": len(made),
               "rows_moved": plan.rows_moved, "collisions": plan.collisions}
     rows = [

@@ -1,6 +1,3 @@
-import uuid
-
-from django import forms
 from django.contrib import admin, messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -10,23 +7,9 @@ from django.urls import path
 from .console import customer_page
 from .console.read_access import record_read
 from .dsr import export_customer, export_json
+from .console.merge_requests import open_request_view  # also registers MergeRequestAdmin
 from .merge import AccountsRefused, merge_accounts, plan_merge
-from .models import Customer, TombstonedEmail
-
-
-class MergeForm(forms.Form):
-    secondary = forms.CharField(label="Secondary account (UUID or email)", max_length=254,
-                                help_text="This account is merged into the one above and tombstoned.")
-
-    def clean_secondary(self):
-        value = self.cleaned_data["secondary"].strip()
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            matches = list(Customer.objects.filter(email__iexact=value, tombstoned_at__isnull=True)[:2])
-            if len(matches) != 1:
-                raise forms.ValidationError("No single live account has this email; give its UUID.")
-            return matches[0].pk
+from .models import AuditEvent, Customer, TombstonedEmail
 
 
 def _operator(request) -> str:
@@ -35,8 +18,8 @@ def _operator(request) -> str:
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    """Customer support: the customer page (change view), merge two accounts (preview → confirm →
-    result), DSR export and erase (raxx/console/customer_page.py)."""
+    """Customer support: the customer page (change view), open a merge request (both holders consent,
+    then support executes it), DSR export and erase (raxx/console/customer_page.py)."""
 
     change_form_template = "admin/raxx/customer/change_form.html"
     actions = ("queue_dsr_erasure",)
@@ -67,26 +50,8 @@ class CustomerAdmin(admin.ModelAdmin):
         return get_object_or_404(Customer, pk=object_id)
 
     def merge_view(self, request, object_id):
-        """Step 1: pick the secondary. Step 2 (``preview``): the dry run. Step 3 (``confirm``): merge, show the result."""
-        primary = self._customer(request, object_id)
-        form = MergeForm(request.POST or None)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "primary": primary,
-                   "form": form, "title": f"Merge an account into {primary}"}
-        if request.method == "POST" and form.is_valid():
-            secondary_id = form.cleaned_data["secondary"]
-            try:
-                if "confirm" in request.POST:
-                    context["result"] = merge_accounts(primary_id=primary.pk, secondary_id=secondary_id,
-                                                       actor=_operator(request))
-                    self.message_user(request, "Accounts merged.", messages.SUCCESS)
-                else:
-                    plan = context["plan"] = plan_merge(primary_id=primary.pk, secondary_id=secondary_id)
-                    most = max([s.rows for s in plan.steps] + [1])
-                    context["rows"] = [(s, round(100 * s.rows / most)) for s in plan.steps]
-                context["secondary"] = Customer.objects.get(pk=secondary_id)
-            except AccountsRefused as exc:
-                form.add_error(None, exc.message)
-        return TemplateResponse(request, "admin/raxx/customer/merge.html", context)
+        """Open a merge request with this customer as the primary (CONTRACTS §9; raxx/console/merge_requests.py)."""
+        return open_request_view(self, request, object_id)
 
     def dsr_export_view(self, request, object_id):
         customer = self._customer(request, object_id)

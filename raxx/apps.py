@@ -12,6 +12,9 @@ class RaxxConfig(AppConfig):
         PeriodicJob(name="raxx: purge expired idempotency keys", task="raxx.tasks.purge_idempotency_keys",
                     crontab={"minute": "17"},
                     description="Deletes Idempotency-Key records older than 24 hours."),
+        PeriodicJob(name="accounts: expire merge requests", task="raxx.tasks.expire_merge_requests",
+                    crontab={"minute": "15", "hour": "*"},
+                    description="Close merge requests past their 7-day expiry (CONTRACTS §9)."),
     )
 
     def ready(self):
@@ -29,10 +32,14 @@ class RaxxConfig(AppConfig):
     @staticmethod
     def _register_core_customer_data():
         from .customer_data import OnMerge, register
-        from .models import AuditEvent, IdempotencyKey
+        from .models import AuditEvent, IdempotencyKey, MergeRequest
 
         register(AuditEvent, field="customer", on_merge=OnMerge.KEEP,
                  note="An account's history stays with it; erasure deletes it and leaves one dsr_erased event.")
         register(IdempotencyKey, field="customer", on_merge=OnMerge.DELETE,
                  note="Retry keys and the first response of each (24 h): the secondary's are dropped on a "
                       "merge (its keys mean nothing to the primary's clients), erased with the customer.")
+        for side in ("primary", "secondary"):
+            register(MergeRequest, field=side, on_merge=OnMerge.KEEP,
+                     note="Merge requests are evidence of the account they name; erasure deletes them "
+                          "(their reason is free text).")

@@ -26,6 +26,11 @@ no-op, but every write transaction starts ``BEGIN IMMEDIATE`` (settings), so
 merges are serialised by the database lock, and the re-check after locking
 refuses the second one.
 
+Consent (CONTRACTS §9): a merge runs only from a merge request both holders
+confirmed (``request_id=``; checked under the request's row lock in the merge's
+own transaction, so two executions of one request make one merge) or as the
+audited break-glass (``without_consent_reason=``). See ``raxx/merge_requests.py``.
+
 On PostgreSQL the transaction sets ``raxx.account_merge = 'on'``
 (``set_config(..., true)``, transaction-local), so a table trigger that freezes
 rows (the journal's locked labels) can let the merge re-attribute them:
@@ -41,13 +46,13 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .audit import audit_log
+from .audit import audit_log, current_actor
 from .customer_data import CustomerDataRule, Link, OnMerge, cascade_children, rules
 from .metrics import ACCOUNT_OPERATIONS
-from .models import Customer, normalize_email
+from .models import Customer, MergeRequest, normalize_email
 from .tombstones import tombstone_email
 
 logger = logging.getLogger(__name__)
@@ -132,10 +137,10 @@ Progress = Callable[[TableStep, int, int], None]
 # --- locking -----------------------------------------------------------------
 
 def lock_customers(ids) -> dict[uuid.UUID, Customer]:
-    """Lock the customer rows ``ids`` (ordered by id) inside the current transaction.
+    """Lock the customer rows ``ids`` (one by one, ordered by id) inside the current transaction.
 
-    Refuses with ``busy`` when another merge or erasure holds one of them for
-    longer than ``ACCOUNTS_LOCK_TIMEOUT_MS`` (PostgreSQL).
+    Refuses with ``busy``, naming the account, when another merge or erasure holds
+    one of them for longer than ``ACCOUNTS_LOCK_TIMEOUT_MS`` (PostgreSQL).
     """
     ids = sorted({uuid.UUID(str(i)) for i in ids})
     timeout_ms = int(getattr(settings, "ACCOUNTS_LOCK_TIMEOUT_MS", DEFAULT_LOCK_TIMEOUT_MS))
@@ -145,16 +150,20 @@ def lock_customers(ids) -> dict[uuid.UUID, Customer]:
             cursor.execute("SELECT current_setting('lock_timeout')")
             previous = cursor.fetchone()[0]
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{timeout_ms}ms"])
-    try:
-        locked = list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-    except OperationalError as exc:  # lock_not_available: the transaction is aborted, leave it
-        raise AccountsRefused(
-            "busy", "A merge or erasure involving this account is already running; nothing was changed. "
-                    "Try again when it has finished.") from exc
+    locked = {}
+    for cid in ids:
+        try:
+            customer = Customer.objects.select_for_update().filter(pk=cid).first()
+        except OperationalError as exc:  # lock_not_available: the transaction is aborted, leave it
+            raise AccountsRefused(
+                "busy", f"A merge or erasure involving account {cid} is already running; nothing was changed. "
+                        "Try again when it has finished.") from exc
+        if customer is not None:
+            locked[cid] = customer
     if postgres:
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
-    return {c.pk: c for c in locked}
+    return locked
 
 
 def _parse_id(value, role: str) -> uuid.UUID:
@@ -175,6 +184,52 @@ def _validate(customers: dict, primary_id: uuid.UUID, secondary_id: uuid.UUID) -
                 "tombstoned", f"The {role} account {cid} is already tombstoned (merged away or erased) "
                               f"since {customers[cid].tombstoned_at:%Y-%m-%d %H:%M}Z; nothing was changed.")
     return customers[primary_id], customers[secondary_id]
+
+
+def refuse_open_requests(primary_id: uuid.UUID, secondary_id: uuid.UUID, *, exclude=None) -> None:
+    """Refuse while an open merge request (other than ``exclude``) names either account."""
+    blockers = MergeRequest.objects.filter(
+        Q(primary_id__in=(primary_id, secondary_id)) | Q(secondary_id__in=(primary_id, secondary_id)),
+        status__in=MergeRequest.OPEN, expires_at__gt=timezone.now())
+    if exclude is not None:
+        blockers = blockers.exclude(pk=exclude)
+    blocker = blockers.order_by("created_at").first()
+    if blocker is not None:
+        named = primary_id if primary_id in (blocker.primary_id, blocker.secondary_id) else secondary_id
+        raise AccountsRefused(
+            "open_request", f"Merge request {blocker.pk} ({blocker.status}, secondary {blocker.secondary_id} into "
+                            f"primary {blocker.primary_id}) is still open for account {named}; nothing was changed. "
+                            "Execute it, or cancel it first.")
+
+
+def _consent(request_id, reason, primary_id, secondary_id) -> tuple[str, MergeRequest | None]:
+    """Under the lock: ``("both", request)`` for a request both holders confirmed, ``("waived", request or
+    None)`` for the break-glass; anything else is refused (changing nothing)."""
+    if reason is not None and not str(reason).strip():
+        raise AccountsRefused("reason_required", "A merge without consent needs a reason; nothing was changed.")
+    waived = reason is not None
+    request = None
+    if request_id is not None:
+        request_id = _parse_id(request_id, "merge request")
+        request = MergeRequest.objects.select_for_update().filter(pk=request_id).first()
+        if request is None:
+            raise AccountsRefused("not_found", f"No merge request {request_id}; nothing was changed.")
+        if (request.primary_id, request.secondary_id) != (primary_id, secondary_id):
+            raise AccountsRefused("request_mismatch", f"Merge request {request_id} is for secondary "
+                                  f"{request.secondary_id} into primary {request.primary_id}; nothing was changed.")
+        status = request.effective_status
+        if status not in MergeRequest.OPEN:
+            raise AccountsRefused("merge_request_closed", f"Merge request {request_id} is {status}; "
+                                                          "nothing was changed.")
+        if not waived and not (status == MergeRequest.Status.CONFIRMED and request.both_confirmed):
+            missing = [role for role in ("primary", "secondary") if request.confirmed_at_of(role) is None]
+            raise AccountsRefused("consent_missing", f"Merge request {request_id} is not confirmed by the "
+                                  f"{' and the '.join(missing)} account holder; nothing was changed.")
+    elif not waived:
+        raise AccountsRefused("consent_required", "A merge needs a merge request both holders confirmed "
+                                                  "(or --without-consent with a reason); nothing was changed.")
+    refuse_open_requests(primary_id, secondary_id, exclude=request.pk if request else None)
+    return ("waived" if waived else "both"), request
 
 
 # --- per-table planning and execution ------------------------------------------
@@ -274,15 +329,22 @@ def plan_merge(*, primary_id, secondary_id) -> MergePlan:
     return MergePlan(primary_id, secondary_id, steps, dry_run=True, seconds=time.perf_counter() - start)
 
 
-def merge_accounts(*, primary_id, secondary_id, actor: str | None = None,
-                   progress: Progress | None = None) -> MergePlan:
-    """Merge ``secondary`` into ``primary`` in one transaction; refuse (changing nothing) when it must not run."""
+def merge_accounts(*, primary_id, secondary_id, actor: str | None = None, progress: Progress | None = None,
+                   request_id=None, without_consent_reason: str | None = None) -> MergePlan:
+    """Merge ``secondary`` into ``primary`` in one transaction; refuse (changing nothing) when it must not run.
+
+    Consent is required: ``request_id`` of a merge request both holders confirmed, or the
+    break-glass ``without_consent_reason`` (with or without a request). Both are re-checked
+    under the row locks of the two customers and of the request.
+    """
     primary_id, secondary_id = _parse_id(primary_id, "primary"), _parse_id(secondary_id, "secondary")
     start = time.perf_counter()
     with transaction.atomic():
         if primary_id == secondary_id:
             _validate({}, primary_id, secondary_id)
-        primary, secondary = _validate(lock_customers([primary_id, secondary_id]), primary_id, secondary_id)
+        customers = lock_customers([primary_id, secondary_id])
+        consent, request = _consent(request_id, without_consent_reason, primary_id, secondary_id)
+        primary, secondary = _validate(customers, primary_id, secondary_id)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('raxx.account_merge', 'on', true)")
@@ -300,13 +362,19 @@ def merge_accounts(*, primary_id, secondary_id, actor: str | None = None,
             tombstone_email(secondary.email, reason="merge")
         Customer.objects.filter(pk=secondary.pk).update(email=None, tombstoned_at=now)
         plan = MergePlan(primary_id, secondary_id, steps, dry_run=False)
-        audit_log("account_merged", customer=primary, actor=actor, data={
-            "primary_id": str(primary_id), "secondary_id": str(secondary_id),
-            "rows_moved": plan.rows_moved, "collisions_dropped": plan.collisions,
-            "tables": {s.key: s.counts() for s in steps}})
+        if request is not None:
+            MergeRequest.objects.filter(pk=request.pk).update(
+                status=MergeRequest.Status.EXECUTED, closed_at=now, closed_by=actor or current_actor(),
+                consent=consent)
+        data = {"primary_id": str(primary_id), "secondary_id": str(secondary_id), "consent": consent,
+                "request_id": str(request.pk) if request else None,
+                "rows_moved": plan.rows_moved, "collisions_dropped": plan.collisions,
+                "tables": {s.key: s.counts() for s in steps}}
+        if consent == "waived":
+            data["reason"] = str(without_consent_reason).strip()
+        audit_log("account_merged", customer=primary, actor=actor, data=data)
     plan.seconds = time.perf_counter() - start
-    logger.info("account_merged primary=%s secondary=%s rows_moved=%s", primary_id, secondary_id, plan.rows_moved)
+    logger.info("account_merged primary=%s secondary=%s rows_moved=%s consent=%s", primary_id, secondary_id,
+                plan.rows_moved, consent)
     ACCOUNT_OPERATIONS.labels("merge").inc()
     return plan
-
-

@@ -145,3 +145,74 @@ class JobRunRecord(models.Model):
 
     def __str__(self) -> str:
         return self.task
+
+
+MERGE_REQUEST_TTL_DAYS = 7  # CONTRACTS §9: a merge request expires after 7 days
+
+
+class MergeRequest(models.Model):
+    """Support's request to merge ``secondary`` into ``primary`` (CONTRACTS §9, ``merge_requests``).
+
+    A merge executes only from a request both holders confirmed with a step-up
+    token (or with the audited break-glass). ``status`` is the stored state;
+    ``effective_status`` also reads the clock, so a request past ``expires_at``
+    shows as expired before the beat task has closed it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CONFIRMED = "confirmed"  # both holders confirmed; not yet executed
+        EXECUTED = "executed"
+        CANCELLED = "cancelled"  # declined by a holder or cancelled by support
+        EXPIRED = "expired"
+
+    OPEN = (Status.PENDING, Status.CONFIRMED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    primary = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    secondary = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    opened_by = models.CharField(max_length=200)  # the actor: operator:<username> or cli:merge_request
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    primary_confirmed_at = models.DateTimeField(null=True, blank=True)
+    secondary_confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)  # executed, cancelled or expired
+    closed_by = models.CharField(max_length=200, blank=True)
+    consent = models.CharField(max_length=16, blank=True)  # on execution: "both" or "waived"
+
+    class Meta:
+        db_table = "merge_requests"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["primary", "status"], name="merge_requests_primary_idx"),
+                   models.Index(fields=["secondary", "status"], name="merge_requests_secondary_idx")]
+        constraints = [models.CheckConstraint(condition=~models.Q(primary=models.F("secondary")),
+                                              name="merge_requests_two_accounts")]
+
+    def __str__(self) -> str:
+        return f"merge request {self.pk} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.effective_status in self.OPEN
+
+    @property
+    def effective_status(self) -> str:
+        if self.status in self.OPEN and self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.status
+
+    @property
+    def both_confirmed(self) -> bool:
+        return self.primary_confirmed_at is not None and self.secondary_confirmed_at is not None
+
+    def role_of(self, customer_id) -> str | None:
+        if customer_id == self.primary_id:
+            return "primary"
+        if customer_id == self.secondary_id:
+            return "secondary"
+        return None
+
+    def confirmed_at_of(self, role: str):
+        return self.primary_confirmed_at if role == "primary" else self.secondary_confirmed_at

@@ -213,6 +213,11 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
+# Account merge consent (CONTRACTS §9): a confirmation needs a step-up token from Queue whose
+# auth_time is at most this many seconds old and whose amr holds one of these RFC 8176 values.
+MERGE_CONSENT_MAX_AGE_S = env.int("MERGE_CONSENT_MAX_AGE_S", default=300)
+MERGE_CONSENT_AMR = [v.strip() for v in env.list("MERGE_CONSENT_AMR", default=["hwk", "swk"]) if v.strip()]
+
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["raxx.auth.QueueJWTAuthentication"],

@@ -29,3 +29,14 @@ def purge_idempotency_keys() -> dict:
     from .idempotency import idempotency_keys_purge
 
     return {"deleted": idempotency_keys_purge()}
+
+
+@shared_task(name="raxx.tasks.expire_merge_requests", acks_late=True)
+def expire_merge_requests_task() -> int:
+    """Close merge requests past their 7-day expiry (beat, hourly); each writes merge_request_expired."""
+    from .merge_requests import expire_merge_requests
+
+    expired = expire_merge_requests()
+    if expired:
+        logger.info("merge requests expired: %s", expired)
+    return expired

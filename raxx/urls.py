@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from .apis import MeApi
+from .apis import MeApi, MergeRequestConfirmApi, MergeRequestDeclineApi, MergeRequestsApi
 from .docs import DocsView
 from .health import healthz
 from .metrics import metrics_view
@@ -14,6 +14,11 @@ urlpatterns = [
     # The split view serves Swagger UI's init script as a file (?script): no inline script under the CSP.
     path("api/docs", DocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/me", MeApi.as_view(), name="me"),
+    path("api/account/merge-requests", MergeRequestsApi.as_view(), name="merge-requests"),
+    path("api/account/merge-requests/<uuid:id>/confirm", MergeRequestConfirmApi.as_view(),
+         name="merge-request-confirm"),
+    path("api/account/merge-requests/<uuid:id>/decline", MergeRequestDeclineApi.as_view(),
+         name="merge-request-decline"),
     path("api/", include("journal.urls")),
     path("api/", include("wcb.urls")),
     path("api/walkthrough/", include("walkthrough.urls")),

@@ -48,3 +48,29 @@ def dead_redis_caches() -> dict:
     return {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{free_port()}/5",
                         "KEY_PREFIX": "raxx-dead", "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.2,
                                                                "SOCKET_TIMEOUT": 0.2}}}
+
+
+def step_up_token(customer, *, tier: str | None = "pro_plus", amr=("hwk",), auth_age: int = 0) -> str:
+    """A Queue step-up token: ``auth_time`` ``auth_age`` seconds ago, ``amr`` as given (CONTRACTS §9)."""
+    from raxx.tokens import issue_dev_token
+
+    return issue_dev_token(sub=customer.pk, tier=tier, amr=list(amr), auth_age_seconds=auth_age)
+
+
+def confirmed_request(primary, secondary, *, reason: str = "both holders asked", actor: str | None = None):
+    """A merge request both holders confirmed (as with a step-up token), without the HTTP round trips."""
+    from raxx.merge_requests import confirm_merge_request, open_merge_request
+
+    request = open_merge_request(primary_id=primary.pk, secondary_id=secondary.pk, reason=reason, actor=actor)
+    for holder in (primary, secondary):
+        confirm_merge_request(customer=holder, request_id=request.pk, stepped_up=True)
+    request.refresh_from_db()
+    return request
+
+
+def consented_merge(primary, secondary, *, actor: str | None = None, **kwargs):
+    """The consent path of CONTRACTS §9 for engine tests: open, both confirm, execute (the API path has
+    its own black-box tests in test_merge_requests.py)."""
+    from raxx.merge_requests import execute_merge_request
+
+    return execute_merge_request(request_id=confirmed_request(primary, secondary).pk, actor=actor, **kwargs)

@@ -224,8 +224,7 @@ def test_wrong_token_type_and_missing_sub_are_401():
 def test_tombstoned_customer_is_401_after_merge():
     primary, _, _ = new_customer()
     secondary, token, client = new_customer()
-    call_command("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--yes",
-                 stdout=io.StringIO(), stderr=io.StringIO())
+    consented_merge_via_api(primary, secondary)
     assert_error(client.get("/api/me"), 401)
     assert_error(get_me(issue("--sub", str(secondary), "--tier", "pro_plus")), 401)  # a fresh token too
 
@@ -577,6 +576,19 @@ def run(name, *args):
     return out.getvalue(), err.getvalue()
 
 
+def consented_merge_via_api(primary, secondary) -> str:
+    """CONTRACTS §9 end to end: support opens a request, each holder confirms it with a step-up
+    token, support executes it. Returns the request id."""
+    out, _ = run("merge_request", "--primary", str(primary), "--secondary", str(secondary), "--reason", "ticket 42")
+    request_id = out.strip().splitlines()[-1]
+    for holder in (primary, secondary):
+        token = issue("--sub", str(holder), "--tier", "pro_plus", "--amr", "hwk", "--auth-age", "0")
+        response = client_with(token).post(f"/api/account/merge-requests/{request_id}/confirm")
+        assert response.status_code == 200, response.content
+    run("merge_accounts", "--request", request_id, "--yes")
+    return request_id
+
+
 def _journal_order(client) -> int:
     response = client.post("/api/paper-orders", {"symbol": "AAPL", "side": "buy", "quantity": "2",
                                                  "entry_price": "100.00"}, format="json")
@@ -611,14 +623,16 @@ def test_merge_moves_rows_tombstones_and_audits():
     secondary, _, sclient = new_customer()
     Customer.objects.filter(pk=secondary).update(email="second@example.test")
     order_id = _journal_order(sclient)
-    out, _ = run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--yes")
+    out, _ = run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--dry-run")
     assert "paper_orders" in out or "journal" in out, out
+    request_id = consented_merge_via_api(primary, secondary)
     assert order_id in [o["id"] for o in _orders(pclient)]
     assert pclient.get(f"/api/paper-orders/{order_id}").status_code == 200
     gone = Customer.objects.get(pk=secondary)
     assert gone.tombstoned_at is not None and gone.email is None
     event = AuditEvent.objects.get(event_type="account_merged")
     assert "second@example.test" not in json.dumps(event.data)
+    assert event.data["consent"] == "both" and event.data["request_id"] == request_id
     assert_error(sclient.get("/api/me"), 401)
 
 
@@ -627,8 +641,11 @@ def test_merge_without_yes_and_without_a_terminal_refuses():
 
     primary, _, _ = new_customer()
     secondary, _, _ = new_customer()
-    with pytest.raises(CommandError):
-        run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary))
+    with pytest.raises(CommandError, match="consent"):  # no request, no break-glass
+        run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--yes")
+    with pytest.raises(CommandError):  # break-glass still asks for confirmation
+        run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--without-consent",
+            "--reason", "ticket 9")
     assert Customer.objects.get(pk=secondary).tombstoned_at is None
 
 
@@ -645,10 +662,14 @@ def test_merge_refusals_change_nothing(case):
                           "same": (b, b), "tombstoned_secondary": (a, c), "tombstoned_primary": (c, b),
                           "not_a_uuid": ("nope", b)}[case]
     if case.startswith("tombstoned"):
-        run("merge_accounts", "--primary", str(a), "--secondary", str(c), "--yes")
+        consented_merge_via_api(a, c)
     events = AuditEvent.objects.count()
     with pytest.raises(CommandError) as info:
-        run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--yes")
+        run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--yes",
+            "--without-consent", "--reason", "ticket 9")
+    assert str(info.value).strip()
+    with pytest.raises(CommandError) as info:
+        run("merge_request", "--primary", str(primary), "--secondary", str(secondary), "--reason", "ticket 9")
     assert str(info.value).strip()
     assert AuditEvent.objects.count() == events
     assert Customer.objects.get(pk=b).tombstoned_at is None
@@ -658,9 +679,12 @@ def test_merge_refusals_change_nothing(case):
 def test_merge_twice_is_refused():
     primary, _, _ = new_customer()
     secondary, _, _ = new_customer()
-    run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--yes")
+    request_id = consented_merge_via_api(primary, secondary)
+    with pytest.raises(CommandError, match="(?i)executed"):
+        run("merge_accounts", "--request", request_id, "--yes")
     with pytest.raises(CommandError, match="(?i)tombston"):
-        run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--yes")
+        run("merge_accounts", "--primary", str(primary), "--secondary", str(secondary), "--yes",
+            "--without-consent", "--reason", "ticket 9")
 
 
 @pytest.mark.postgres_only  # the child process needs a database it can reach: the test database

@@ -11,7 +11,8 @@ from django.core.management.base import CommandError
 from raxx import dsr
 from raxx.customer_data import rules
 from raxx.dsr import customer_row_ids, erase_customer, export_customer, export_json, leftovers
-from raxx.merge import AccountsRefused, merge_accounts
+from raxx.merge import AccountsRefused
+from raxx.tests.helpers import consented_merge
 from raxx.models import AuditEvent, Customer, TombstonedEmail
 from raxx.tasks import dsr_erase_task
 from raxx.tests.accounts_testapp.models import Order, PaperTrade, Receipt, Snapshot
@@ -113,7 +114,7 @@ def test_erasure_after_a_merge_takes_the_secondary_origin_rows_and_the_tombstone
     fill_account(customer, program="a")
     fill_account(other_customer, trade_ids=(7,), program="b")
     secondary_email = other_customer.email
-    merge_accounts(primary_id=customer.pk, secondary_id=other_customer.pk)
+    consented_merge(customer, other_customer)
     erase_customer(customer_id=customer.pk)
     assert not Snapshot.objects.exists() and not PaperTrade.objects.exists()
     assert is_email_tombstoned(secondary_email)  # the merged-away account's tombstone is not the primary's

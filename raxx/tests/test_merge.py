@@ -14,6 +14,9 @@ from raxx.tests.accounts_testapp.models import (
 from raxx.tombstones import is_email_tombstoned
 
 from .conftest import fill_account
+from .helpers import confirmed_request, consented_merge
+
+WAIVED = "test: engine refusal"
 
 
 def db_state():
@@ -51,7 +54,7 @@ def test_dry_run_counts_collisions_and_changes_nothing(two_accounts):
 
 def test_merge_moves_rows_resolves_collisions_and_tombstones(two_accounts):
     primary, secondary = two_accounts
-    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk, actor="operator:alice")
+    consented_merge(primary, secondary, actor="operator:alice")
 
     assert Order.objects.filter(customer=primary).count() == 4
     assert sorted(Label.objects.filter(customer=primary).values_list("trade_id", flat=True)) == [1, 2, 3]
@@ -77,7 +80,7 @@ def test_merge_touches_updated_at_like_the_spec_update(two_accounts):
     snapshot = Snapshot.objects.get(user_id=secondary.pk)
     order = Order.objects.filter(customer=secondary).first()
     untouched = Order.objects.filter(customer=primary).first()
-    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+    consented_merge(primary, secondary)
     assert Snapshot.objects.get(pk=snapshot.pk).updated_at > snapshot.updated_at
     assert Order.objects.get(pk=order.pk).updated_at > order.updated_at
     assert Order.objects.get(pk=untouched.pk).updated_at == untouched.updated_at
@@ -87,7 +90,7 @@ def test_unfinished_rows_still_found_by_jobs_after_merge(two_accounts):
     """Jobs query by horizon_reached, not by user: the re-attributed pending row is still picked up."""
     primary, secondary = two_accounts
     pending = Snapshot.objects.get(user_id=secondary.pk)
-    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+    consented_merge(primary, secondary)
     assert pending.pk in set(Snapshot.objects.filter(horizon_reached=False).values_list("pk", flat=True))
     assert Snapshot.objects.filter(horizon_reached=False).update(horizon_reached=True) == 2
 
@@ -98,7 +101,7 @@ def test_every_row_of_the_secondary_is_reachable_by_the_primary(primary, seconda
     fill_account(secondary, trade_ids=(3, 4), program="alpha")
     Setting.objects.filter(customer=primary).delete()
     before = customer_row_ids(secondary)
-    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+    consented_merge(primary, secondary)
     after = customer_row_ids(primary)
     stays_or_goes = {r.label for r in rules() if r.on_merge in (OnMerge.KEEP, OnMerge.DELETE)}
     checked = {label for label, ids in before.items() if ids and label not in stays_or_goes}
@@ -110,7 +113,7 @@ def test_every_row_of_the_secondary_is_reachable_by_the_primary(primary, seconda
 
 def test_audit_event_has_counts_and_no_pii(two_accounts):
     primary, secondary = two_accounts
-    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk, actor="operator:alice")
+    consented_merge(primary, secondary, actor="operator:alice")
     event = AuditEvent.objects.get(event_type="account_merged")
     assert event.customer_id == primary.pk and event.actor == "operator:alice"
     assert event.data["secondary_id"] == str(secondary.pk)
@@ -124,7 +127,7 @@ def test_secondary_token_gets_401_at_once(two_accounts, api_for):
     primary, secondary = two_accounts
     client = api_for(secondary)
     assert client.get("/api/me").status_code == 200
-    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+    consented_merge(primary, secondary)
     assert client.get("/api/me").status_code == 401
     assert Customer.objects.filter(pk=secondary.pk).count() == 1  # not re-provisioned
     assert api_for(primary).get("/api/me").status_code == 200
@@ -142,7 +145,7 @@ def test_refusals_change_nothing(two_accounts, case):
         Customer.objects.filter(pk=secondary.pk).update(tombstoned_at="2026-01-01T00:00Z")
     before = db_state()
     with pytest.raises(AccountsRefused) as exc:
-        merge_accounts(primary_id=args[0], secondary_id=args[1])
+        merge_accounts(primary_id=args[0], secondary_id=args[1], without_consent_reason=WAIVED)
     expected = {"same": "same_account", "missing_primary": "not_found", "missing_secondary": "not_found",
                 "tombstoned": "tombstoned", "bad_uuid": "invalid_id"}[case]
     assert exc.value.code == expected
@@ -151,21 +154,34 @@ def test_refusals_change_nothing(two_accounts, case):
     assert db_state() == before
 
 
+def test_merge_without_consent_or_waiver_is_refused(two_accounts):
+    primary, secondary = two_accounts
+    before = db_state()
+    with pytest.raises(AccountsRefused) as exc:
+        merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+    assert exc.value.code == "consent_required"
+    with pytest.raises(AccountsRefused) as exc:
+        merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk, without_consent_reason="  ")
+    assert exc.value.code == "reason_required"
+    assert db_state() == before
+
+
 def test_merging_twice_is_refused(two_accounts):
     primary, secondary = two_accounts
-    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+    consented_merge(primary, secondary)
     after_first = db_state()
     with pytest.raises(AccountsRefused, match="already tombstoned"):
-        merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+        merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk, without_consent_reason=WAIVED)
     assert db_state() == after_first
 
 
 def test_email_linked_rows_need_a_primary_email(two_accounts):
     primary, secondary = two_accounts
     Customer.objects.filter(pk=primary.pk).update(email=None)
+    request = confirmed_request(primary, secondary)
     before = db_state()
     with pytest.raises(AccountsRefused) as exc:
-        merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+        merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk, request_id=request.pk)
     assert exc.value.code == "primary_without_email"
     assert db_state() == before
 
@@ -178,7 +194,7 @@ def test_accounts_sharing_an_email_keep_the_email_linked_rows(primary, secondary
     plan = plan_merge(primary_id=primary.pk, secondary_id=secondary.pk)
     step = next(s for s in plan.steps if s.key == "accounts_testapp.Progress.tester_email")
     assert (step.kept, step.collisions) == (1, 0) and "already the primary's" in step.resolution
-    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+    consented_merge(primary, secondary)
     assert Progress.objects.filter(tester_email=primary.email).count() == 1
     assert PaperTrade.objects.count() == 1
 
@@ -186,6 +202,7 @@ def test_accounts_sharing_an_email_keep_the_email_linked_rows(primary, secondary
 @pytest.mark.parametrize("fail_after", [1, 3, 6])
 def test_failure_half_way_leaves_both_accounts_as_they_were(two_accounts, monkeypatch, fail_after):
     primary, secondary = two_accounts
+    request = confirmed_request(primary, secondary)
     before = db_state()
     real_step, calls = merge._merge_rule, []
 
@@ -197,9 +214,11 @@ def test_failure_half_way_leaves_both_accounts_as_they_were(two_accounts, monkey
 
     monkeypatch.setattr(merge, "_merge_rule", failing_step)
     with pytest.raises(RuntimeError):
-        merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+        merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk, request_id=request.pk)
     assert len(calls) == fail_after  # some tables had really been moved before the failure
     assert db_state() == before
+    request.refresh_from_db()
+    assert request.status == "confirmed" and request.closed_at is None  # still executable
 
 
 def count_queries_of(fn) -> int:
@@ -217,11 +236,15 @@ def test_merge_is_set_based(primary, secondary):
 
     fill_account(primary)
     fill_account(secondary)
-    small = count_queries_of(lambda: merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk))
+    request = confirmed_request(primary, secondary)
+    small = count_queries_of(lambda: merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk,
+                                                    request_id=request.pk))
     big_primary, big_secondary = make_customer(), make_customer()
     fill_account(big_primary)
     fill_account(big_secondary, orders=300, trade_ids=range(1, 301))
-    big = count_queries_of(lambda: merge_accounts(primary_id=big_primary.pk, secondary_id=big_secondary.pk))
+    request = confirmed_request(big_primary, big_secondary)
+    big = count_queries_of(lambda: merge_accounts(primary_id=big_primary.pk, secondary_id=big_secondary.pk,
+                                                  request_id=request.pk))
     assert small == big <= 40
     assert Order.objects.filter(customer=big_primary).count() == 302
 
@@ -242,7 +265,8 @@ def test_command_dry_run_prints_table_counts_and_collisions(two_accounts, capsys
 
 def test_command_merges_with_yes_and_reports_progress(two_accounts, capsys):
     primary, secondary = two_accounts
-    call_command("merge_accounts", "--primary", str(primary.pk), "--secondary", str(secondary.pk), "--yes")
+    request = confirmed_request(primary, secondary)
+    call_command("merge_accounts", "--request", str(request.pk), "--yes")
     captured = capsys.readouterr()
     assert "Merged" in captured.out and "[1/" in captured.err
     assert "accounts_testapp.Order.customer (accounts_test_orders): 2 moved" in captured.out.split("Merged")[0].split("Nothing")[0]
@@ -254,12 +278,14 @@ def test_command_without_yes_and_without_tty_refuses(two_accounts, monkeypatch):
 
     primary, secondary = two_accounts
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    request = confirmed_request(primary, secondary)
     before = db_state()
     with pytest.raises(CommandError, match="--yes"):
-        call_command("merge_accounts", "--primary", str(primary.pk), "--secondary", str(secondary.pk))
+        call_command("merge_accounts", "--request", str(request.pk))
     assert db_state() == before
 
 
 def test_command_refusal_is_a_clear_error(primary):
     with pytest.raises(CommandError, match="same account"):
-        call_command("merge_accounts", "--primary", str(primary.pk), "--secondary", str(primary.pk), "--yes")
+        call_command("merge_accounts", "--primary", str(primary.pk), "--secondary", str(primary.pk), "--yes",
+                     "--without-consent", "--reason", "ticket 7")

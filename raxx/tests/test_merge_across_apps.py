@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from raxx.dsr import customer_row_ids
-from raxx.merge import merge_accounts
+from raxx.tests.helpers import consented_merge
 from wcb import jobs
 
 CLOSED_AT = "2026-04-15T18:00:00Z"  # before the close of Wed 2026-04-15; AAPL is in the shipped fixtures
@@ -40,7 +40,7 @@ def test_after_a_merge_the_primary_reaches_every_row_of_the_secondary(api_for, c
     theirs = _fill(secondary_api)
     before = customer_row_ids(other_customer)
 
-    merge_accounts(primary_id=customer.pk, secondary_id=other_customer.pk)
+    consented_merge(customer, other_customer)
 
     # The database: every re-attributable row now belongs to the primary.
     after = customer_row_ids(customer)
@@ -65,6 +65,6 @@ def test_the_primarys_own_setting_wins_over_the_secondarys(api_for, customer, ot
     api_for(customer, "pro_plus").patch("/api/account/settings/wcb", {"tracking_horizon": "close_of_market_only"},
                                         format="json")
     _fill(api_for(other_customer, "pro_plus"))  # the secondary chose monthly
-    merge_accounts(primary_id=customer.pk, secondary_id=other_customer.pk)
+    consented_merge(customer, other_customer)
     setting = api_for(customer, "pro_plus").get("/api/account/settings/wcb").json()
     assert setting["tracking_horizon"] == "close_of_market_only"

@@ -16,6 +16,7 @@ from raxx.models import AuditEvent, Customer
 from raxx.tests.accounts_testapp.models import Label, Order, Position, Progress, Setting, Snapshot
 
 from .conftest import fill_account
+from .helpers import confirmed_request
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -70,9 +71,10 @@ def test_second_merge_of_a_locked_account_fails_cleanly(monkeypatch, settings):
     a, b, c = make_customer("a@example.test"), make_customer("b@example.test"), make_customer("c@example.test")
     for customer in (a, b, c):
         fill_account(customer)
-    with Held(monkeypatch, primary_id=a.pk, secondary_id=b.pk) as first:
+    request = confirmed_request(a, b)
+    with Held(monkeypatch, primary_id=a.pk, secondary_id=b.pk, request_id=request.pk) as first:
         with pytest.raises(AccountsRefused) as exc:
-            merge_accounts(primary_id=c.pk, secondary_id=b.pk)
+            merge_accounts(primary_id=c.pk, secondary_id=b.pk, without_consent_reason="test: break-glass")
         assert exc.value.code == "busy" and "already running" in exc.value.message
         with pytest.raises(AccountsRefused) as exc:
             erase_customer(customer_id=b.pk)
@@ -95,13 +97,14 @@ def test_crossed_merge_waits_then_refuses_without_deadlock(monkeypatch, settings
 
     def crossed():
         try:
-            merge_accounts(primary_id=b.pk, secondary_id=a.pk)
+            merge_accounts(primary_id=b.pk, secondary_id=a.pk, without_consent_reason="test: break-glass")
         except AccountsRefused as exc:
             outcome["code"] = exc.code
         finally:
             connection.close()
 
-    with Held(monkeypatch, primary_id=a.pk, secondary_id=b.pk) as first:
+    request = confirmed_request(a, b)
+    with Held(monkeypatch, primary_id=a.pk, secondary_id=b.pk, request_id=request.pk) as first:
         second = threading.Thread(target=crossed)
         second.start()
         second.join(0.5)

@@ -153,7 +153,7 @@ def test_persona_routing_migration_adds_both_columns_in_one_file():
 def test_a_merge_moves_the_secondarys_walkthrough_rows_to_the_primarys_email(invite, program):
     """Data follows the primary; the secondary's address is left only as the tombstone hash."""
     from conftest import make_customer
-    from raxx.merge import merge_accounts
+    from raxx.tests.helpers import consented_merge
     from walkthrough.services import program_get_or_create
 
     primary, secondary = make_customer("keeper@example.test"), make_customer("merged@example.test")
@@ -162,7 +162,7 @@ def test_a_merge_moves_the_secondarys_walkthrough_rows_to_the_primarys_email(inv
     clash, _ = invite("merged@example.test")
     moved, _ = invite("merged@example.test", prog=other_program)
 
-    merge_accounts(primary_id=primary.pk, secondary_id=secondary.pk)
+    consented_merge(primary, secondary)
 
     assert not WalkthroughProgress.objects.filter(tester_email="merged@example.test").exists()
     assert not WalkthroughProgress.objects.filter(pk=clash.pk).exists()
