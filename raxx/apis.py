@@ -1,13 +1,19 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .auth import token_tier
-from .openapi import STRING, UUID, component, enum, nullable, obj
+from .errors import ApplicationError
+from .openapi import BOOLEAN, DATE_TIME, STRING, UUID, array, component, enum, errors, nullable, obj
 
 ME = component("Me", obj({"id": UUID, "email": nullable(STRING), "tier": nullable(enum("free", "pro", "pro_plus"))}))
-from .errors import ApplicationError
+MERGE_REQUEST = component("MergeRequest", obj({
+    "id": UUID, "role": enum("primary", "secondary"),
+    "status": enum("pending", "confirmed", "executed", "cancelled", "expired"), "reason": STRING,
+    "created_at": DATE_TIME, "expires_at": DATE_TIME, "confirmed_by_me": BOOLEAN, "other_confirmed": BOOLEAN,
+}, description="CONTRACTS §9: a merge request naming the caller, as the caller sees it."))
+MERGE_REQUEST_LIST = obj({"merge_requests": array(MERGE_REQUEST)})
 
 
 class MeApi(APIView):
@@ -44,30 +50,16 @@ class MergeRequestSerializer(serializers.Serializer):
             "other_confirmed": instance.confirmed_at_of(other) is not None})
 
 
-class MergeRequestListSerializer(serializers.Serializer):
-    merge_requests = MergeRequestSerializer(many=True)
-
-
-class MergeRequestErrorSerializer(serializers.Serializer):
-    error = serializers.ChoiceField(choices=["not_authenticated", "invalid_token", "step_up_required", "not_found",
-                                             "merge_request_closed"])
-    detail = serializers.CharField(required=False)
-
-
 def _merge_error(exc) -> ApplicationError:
     status = {"not_found": 404, "merge_request_closed": 409, "step_up_required": 403}.get(exc.code, 400)
     return ApplicationError(exc.code, exc.message, status_code=status)
-
-
-_MERGE_ERRORS = {401: OpenApiResponse(MergeRequestErrorSerializer, description="no valid token, or a closed account"),
-                 404: OpenApiResponse(MergeRequestErrorSerializer, description="no request naming the caller")}
 
 
 class MergeRequestsApi(APIView):
     """The merge requests naming the caller (either side), newest first."""
 
     @extend_schema(operation_id="account_merge_requests_list", tags=["account"],
-                   responses={200: MergeRequestListSerializer, 401: _MERGE_ERRORS[401]})
+                   responses={200: MERGE_REQUEST_LIST})
     def get(self, request):
         from .merge_requests import requests_naming
 
@@ -80,11 +72,9 @@ class MergeRequestConfirmApi(APIView):
     """Consent to a merge: needs a step-up token (fresh ``auth_time``, ``amr`` with a key method)."""
 
     @extend_schema(operation_id="account_merge_request_confirm", tags=["account"], request=None, responses={
-        200: MergeRequestSerializer, **_MERGE_ERRORS,
-        403: OpenApiResponse(MergeRequestErrorSerializer, description="step_up_required: sign in again with a "
-                                                                       "passkey (fresh auth_time, amr hwk/swk)"),
-        409: OpenApiResponse(MergeRequestErrorSerializer, description="merge_request_closed: expired or no longer "
-                                                                       "pending")})
+        200: MERGE_REQUEST, **errors(403, "step_up_required", 404, "not_found", 409, "merge_request_closed")},
+        description="403 step_up_required: sign in again at Queue with a passkey (fresh auth_time, amr hwk or swk). "
+                    "409 merge_request_closed: expired or no longer pending.")
     def post(self, request, id):  # noqa: A002 - the contract's path parameter {id}
         from .merge_requests import MergeRequestRefused, confirm_merge_request
         from .step_up import is_stepped_up
@@ -101,9 +91,7 @@ class MergeRequestDeclineApi(APIView):
     """Refuse a merge (status ``cancelled``); an ordinary token is enough to stop a merge of one's account."""
 
     @extend_schema(operation_id="account_merge_request_decline", tags=["account"], request=None, responses={
-        200: MergeRequestSerializer, **_MERGE_ERRORS,
-        409: OpenApiResponse(MergeRequestErrorSerializer, description="merge_request_closed: already executed, "
-                                                                       "cancelled or expired")})
+        200: MERGE_REQUEST, **errors(404, "not_found", 409, "merge_request_closed")})
     def post(self, request, id):  # noqa: A002 - the contract's path parameter {id}
         from .merge_requests import MergeRequestRefused, decline_merge_request
 
