@@ -17,8 +17,8 @@ from .models import ClosedPosition, WcbSetting, WcbSnapshot, WcbTierObservation
 
 register(ClosedPosition, field="customer", on_merge=OnMerge.REATTRIBUTE,
          note="Closed positions follow the surviving primary account.")
-register(WcbSnapshot, field="user_id", on_merge=OnMerge.REATTRIBUTE,
-         note="Revision §4.2: snapshots follow the primary; none deleted in a merge.")
+register(WcbSnapshot, field="user_id", on_merge=OnMerge.REATTRIBUTE, touch=("updated_at",),
+         note="Revision §4.2: SET user_id = :primary, updated_at = NOW(); none deleted in a merge.")
 register(WcbSetting, field="customer", on_merge=OnMerge.DELETE,
          note="The primary keeps its own horizon setting; the secondary's is dropped.")
 register(WcbTierObservation, field="customer", on_merge=OnMerge.DELETE,

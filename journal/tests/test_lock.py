@@ -52,6 +52,14 @@ def test_lock_job_is_synced_into_celery_beat(db):
     assert PeriodicTask.objects.filter(task="journal.tasks.lock_sentiment_labels").exists()
 
 
+def in_merge(update) -> None:
+    """Run ``update`` as raxx/merge.py does: inside a transaction that set raxx.account_merge."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('raxx.account_merge', 'on', true)")
+        update()
+
+
 @pytest.mark.postgres_only
 def test_postgres_refuses_a_direct_update_of_a_locked_row(customer):
     label = make_label(customer, make_order(customer, exit="101", closed_ago=timedelta(days=2)), locked=True)
@@ -72,8 +80,13 @@ def test_postgres_allows_updates_before_the_lock_and_deletes_after(customer, oth
     open_label = make_label(customer, make_order(customer, exit="101"))
     TradeSentimentLabel.objects.filter(pk=open_label.pk).update(post_label="FollowedPlan")
     locked = make_label(customer, make_order(customer, exit="101", closed_ago=timedelta(days=2)), locked=True)
-    # an account merge may move a locked row to the primary customer, and nothing else
-    TradeSentimentLabel.objects.filter(pk=locked.pk).update(customer=other_customer)
+    # only an account merge (raxx.account_merge set in its transaction) may move a locked row
+    with pytest.raises(DatabaseError, match="locked"), transaction.atomic():
+        TradeSentimentLabel.objects.filter(pk=locked.pk).update(customer=other_customer)
+    in_merge(lambda: TradeSentimentLabel.objects.filter(pk=locked.pk).update(customer=other_customer))
+    assert TradeSentimentLabel.objects.get(pk=locked.pk).customer_id == other_customer.pk
+    with pytest.raises(DatabaseError, match="locked"), transaction.atomic():  # the merge flag moves user_id only
+        in_merge(lambda: TradeSentimentLabel.objects.filter(pk=locked.pk).update(pre_label="Bearish"))
     TradeSentimentLabel.objects.filter(pk=locked.pk).delete()  # erasure stays possible
     assert not TradeSentimentLabel.objects.filter(pk=locked.pk).exists()
 
@@ -136,7 +149,9 @@ def test_postgres_refuses_updates_once_the_window_ended_even_before_the_worker_r
         with pytest.raises(DatabaseError, match="locked"), transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(sql, [due.id])
-    TradeSentimentLabel.objects.filter(pk=due.pk).update(customer=other_customer)  # merge
+    with pytest.raises(DatabaseError, match="locked"), transaction.atomic():  # user_id outside a merge
+        TradeSentimentLabel.objects.filter(pk=due.pk).update(customer=other_customer)
+    in_merge(lambda: TradeSentimentLabel.objects.filter(pk=due.pk).update(customer=other_customer))
     assert sentiment_labels_lock_due() == 1  # the worker may still store the lock
     due.refresh_from_db()
     assert due.post_label_locked_at is not None and due.post_label is None and due.journal_note is None

@@ -245,7 +245,7 @@ def test_merge_is_set_based(primary, secondary):
     request = confirmed_request(big_primary, big_secondary)
     big = count_queries_of(lambda: merge_accounts(primary_id=big_primary.pk, secondary_id=big_secondary.pk,
                                                   request_id=request.pk))
-    assert small == big <= 40
+    assert small == big <= 48  # a few statements per registered table (16 tables), none per row
     assert Order.objects.filter(customer=big_primary).count() == 302
 
 

@@ -68,3 +68,24 @@ def test_the_primarys_own_setting_wins_over_the_secondarys(api_for, customer, ot
     consented_merge(customer, other_customer)
     setting = api_for(customer, "pro_plus").get("/api/account/settings/wcb").json()
     assert setting["tracking_horizon"] == "close_of_market_only"
+
+
+def test_a_merge_moves_the_real_wcb_snapshot_and_touches_its_updated_at(customer, other_customer):
+    """Revision §4.2 on the real model: SET user_id = :primary, updated_at = NOW()."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from wcb.models import ClosedPosition, WcbSnapshot
+
+    closed_at = datetime(2026, 4, 15, 15, 0, tzinfo=UTC)
+    position = ClosedPosition.objects.create(customer=other_customer, symbol="AAPL", quantity=Decimal(10),
+                                             cost_basis=Decimal(100), close_price=Decimal(101), closed_at=closed_at)
+    before = datetime(2026, 4, 15, 16, 0, tzinfo=UTC)
+    snapshot = WcbSnapshot.objects.create(
+        position=position, user_id=other_customer.pk, symbol="AAPL", tracking_horizon="close_of_market_only",
+        close_timestamp_utc=closed_at, close_price=Decimal(101), cost_basis=Decimal(100),
+        position_size_signed=Decimal(10), updated_at=before)
+    consented_merge(customer, other_customer)
+    snapshot.refresh_from_db()
+    assert snapshot.user_id == customer.pk
+    assert snapshot.updated_at > before + timedelta(days=1)
