@@ -4,7 +4,7 @@ The passkey check happens at Queue; its proof reaches us in the validated token
 of this request (``request.auth``): ``auth_time`` (NumericDate) no older than
 ``MERGE_CONSENT_MAX_AGE_S`` and an ``amr`` array holding one of
 ``MERGE_CONSENT_AMR`` (RFC 8176: ``hwk``/``swk``, proof of possession of a key).
-Anything else — no claim, a wrong type, an ``auth_time`` in the future — fails closed.
+Anything else — no claim, a wrong type, an ``auth_time`` later than now (beyond the leeway) — fails closed.
 """
 
 import time

@@ -90,7 +90,8 @@ class World:
 
     def url(self, route: str) -> str:
         return "/" + (route.replace("<int:order_id>", str(self.order_id)).replace("<int:label_id>", str(self.label_id))
-                      .replace("<str:position_id>", str(self.position_id)))
+                      .replace("<str:position_id>", str(self.position_id))
+                      .replace("<uuid:id>", "00000000-0000-4000-8000-000000000000"))  # a merge request: 404 is an answer
 
     def requests(self):
         for route, name, callback in json_routes():

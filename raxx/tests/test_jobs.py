@@ -204,7 +204,8 @@ def test_healthz_reports_jobs_and_stays_200_when_one_is_stale(client):
     assert jobs[LOCK]["stale"] is True and jobs[LOCK]["paused"] is False
     assert jobs[LOCK]["last_success"].endswith("Z")
     assert jobs[PURGE] == {"last_success": jobs[PURGE]["last_success"], "stale": False, "paused": False}
-    assert set(jobs) == {EOD, EOM, LOCK, PURGE, "wcb: retention prune", "raxx: purge expired idempotency keys"}
+    assert set(jobs) == {EOD, EOM, LOCK, PURGE, "wcb: retention prune", "raxx: purge expired idempotency keys",
+                         "accounts: expire merge requests"}
 
 
 def test_healthz_reports_a_paused_job(client):

@@ -31,7 +31,8 @@ def test_summaries_say_what_changed(customer, other_customer):
         "user_id": str(customer.pk), "old_value": "close_of_market_only", "new_value": "monthly"})
     assert summarize(setting) == "tracking_horizon close_of_market_only → monthly"
     fill(other_customer, 2)
-    merge_accounts(primary_id=customer.pk, secondary_id=other_customer.pk, actor="operator:bob")
+    merge_accounts(primary_id=customer.pk, secondary_id=other_customer.pk, actor="operator:bob",
+                   without_consent_reason="test: audit summary")
     merged = AuditEvent.objects.get(event_type="account_merged")
     text = summarize(merged)
     assert text.startswith(f"{str(other_customer.pk)[:8]}… merged into {str(customer.pk)[:8]}…")

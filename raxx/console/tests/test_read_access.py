@@ -79,7 +79,8 @@ def test_a_read_access_row_holds_no_data(admin_client, customer):
 def test_the_rule_moves_reads_with_the_data_and_erasure_deletes_them(admin_client, customer, other_customer):
     assert rule_for(ReadAccess, "customer").on_merge == OnMerge.REATTRIBUTE
     admin_client.get(f"/admin/raxx/customer/{other_customer.pk}/change/")
-    merge_accounts(primary_id=customer.pk, secondary_id=other_customer.pk, actor="test")
+    merge_accounts(primary_id=customer.pk, secondary_id=other_customer.pk, actor="test",
+                   without_consent_reason="test: read accesses follow the data")
     assert ReadAccess.objects.get().customer_id == customer.pk
     from raxx.dsr import erase_customer
 
