@@ -51,6 +51,9 @@ def jobs_report() -> dict:
         return healthz_jobs()
     except Exception:  # /healthz answers even when the job report cannot be built
         logger.exception("healthz: job report unavailable")
+        from .errors import drop_broken_connections
+
+        drop_broken_connections()  # a connection killed mid-report: the next request reconnects
         return {}
 
 

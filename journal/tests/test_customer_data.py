@@ -31,7 +31,9 @@ def test_erasure_by_the_rule_deletes_locked_labels_too(customer, other_customer)
 def test_merge_by_the_rules_moves_orders_and_locked_labels(customer, other_customer):
     locked = make_label(other_customer, make_order(other_customer, exit="1", closed_ago=timedelta(days=3)),
                         locked=True)
-    for model in (PaperOrder, TradeSentimentLabel):
-        model.objects.filter(customer=other_customer).update(customer=customer)
+    from journal.tests.test_lock import in_merge
+
+    for model in (PaperOrder, TradeSentimentLabel):  # as the merge does it: inside its transaction's flag
+        in_merge(lambda: model.objects.filter(customer=other_customer).update(customer=customer))
     locked.refresh_from_db()
     assert locked.customer == customer and locked.trade.customer == customer and locked.is_locked

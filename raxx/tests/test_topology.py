@@ -95,6 +95,10 @@ def stack(request, django_db_blocker, tmp_path):
         with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
             conn.execute(sql)
 
+    # A template must have no other sessions: earlier tests' threads (races, live servers) can leave
+    # idle connections to the test database behind in this process; end them first.
+    admin_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+              f"WHERE datname = '{template}' AND pid <> pg_backend_pid()")
     admin_sql(f'CREATE DATABASE "{scratch}" TEMPLATE "{template}"')
     cleanup(admin_sql, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
     auth = f"{db['USER']}:{db['PASSWORD']}@" if db["PASSWORD"] else f"{db['USER']}@"
