@@ -31,8 +31,11 @@ class RaxxConfig(AppConfig):
 
     @staticmethod
     def _register_core_customer_data():
-        from .customer_data import OnMerge, register
+        from .customer_data import OnMerge, register, register_cache_keys
         from .models import AuditEvent, IdempotencyKey, MergeRequest
+        from .throttling import customer_counter_keys
+
+        register_cache_keys("rate_limits", customer_counter_keys)
 
         register(AuditEvent, field="customer", on_merge=OnMerge.KEEP,
                  note="An account's history stays with it; erasure deletes it and leaves one dsr_erased event.")

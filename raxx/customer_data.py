@@ -17,8 +17,10 @@ their own: they follow their parent on merge, are exported under it and are
 deleted with it. See ``raxx/ACCOUNTS.md`` for every rule and why.
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from django.db import models
 from django.db.models import Model
@@ -144,3 +146,27 @@ def cascade_children(model: type[Model]) -> list[models.ForeignObjectRel]:
             continue  # it has its own rule: it is handled as a table of its own
         children.append(rel)
     return children
+
+
+# --- cached data about a customer (CONTRACTS §10: erasure leaves nothing in the cache) ---------
+
+CacheKeys = Callable[[Any], Iterable[str]]
+_CACHE_KEYS: dict[str, CacheKeys] = {}
+
+
+def register_cache_keys(name: str, keys_of: CacheKeys) -> None:
+    """Declare the cache keys an app may hold about a customer: ``keys_of(customer) → keys``.
+
+    Called with the customer while its rows still exist (erasure reads it before
+    deleting anything); the keys must be enumerable from the rows and the clock,
+    never a pattern scan. Erasure deletes them and ``dsr.leftovers`` checks them.
+    """
+    _CACHE_KEYS[name] = keys_of
+
+
+def cache_keys_of(customer) -> list[str]:
+    """Every cache key any app may hold about ``customer`` (sorted, no duplicates)."""
+    keys: set[str] = set()
+    for keys_of in _CACHE_KEYS.values():
+        keys.update(keys_of(customer))
+    return sorted(keys)

@@ -11,26 +11,35 @@ row); rules with ``erase=False`` keep the row as evidence with the link set to
 NULL. The customer row itself stays, tombstoned with its email nulled, so the
 customer's tokens get 401 instead of re-provisioning a fresh account; one
 ``dsr_erased`` audit event (counts only, no PII) is the proof.
+
+The cache goes too (CONTRACTS §10): each app declares the keys it may hold about
+a customer (``raxx.customer_data.register_cache_keys``); erasure reads them while
+the rows still exist, deletes them after the rows (and again after the transaction,
+in case a render cached one meanwhile) and returns them in ``ErasureResult.cache_keys``
+for ``leftovers`` to check.
 """
 
 import json
+import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import CharField, JSONField, TextField
 from django.utils import timezone
 
 from .audit import audit_log
-from .customer_data import CustomerDataRule, cascade_children, rules
+from .customer_data import CustomerDataRule, cache_keys_of, cascade_children, rules
 from .merge import AccountsRefused, _parse_id, lock_customers
 from .metrics import ACCOUNT_OPERATIONS
 from .models import AuditEvent, Customer, TombstonedEmail
 from .tombstones import forget_tombstoned_email
 
+logger = logging.getLogger(__name__)
 EXPORT_FORMAT = "raxx.dsr_export"
 EXPORT_VERSION = 1
 CUSTOMER_FIELDS = ("id", "email", "created_at", "last_seen_at", "tombstoned_at")
@@ -79,16 +88,26 @@ def customer_row_ids(customer: Customer) -> dict[str, set]:
     return ids
 
 
-def leftovers(*, customer_id, email: str | None) -> list[str]:
+def leftovers(*, customer_id, email: str | None, cache_keys: Iterable[str] = ()) -> list[str]:
     """What is still held about a customer: ``[]`` after a complete erasure.
 
     Scans every registered table (and the tables its rows own): rows still
     linked to the customer (the one ``dsr_erased`` event excepted), and any
     text or JSON value anywhere in them, in ``tombstoned_emails`` or in
-    ``customers``, containing the email address.
+    ``customers``, containing the email address. And the cache: the keys the
+    apps declare for the customer's current rows, plus ``cache_keys`` (after an
+    erasure the rows are gone: pass ``ErasureResult.cache_keys``, read before).
     """
     probe = Customer(pk=_parse_id(customer_id, "customer"), email=email)
     found, scanned = [], {Customer, TombstonedEmail}
+    keys = sorted(set(cache_keys) | set(cache_keys_of(probe)))
+    try:
+        held = cache.get_many(keys) if keys else {}
+    except Exception:  # noqa: BLE001 - not checked is not "nothing left": say so
+        found.append(f"cache: unreachable, {len(keys)} keys not checked")
+    else:
+        if held:
+            found.append(f"cache: {len(held)} keys ({', '.join(sorted(held)[:5])})")
     for rule in rules():
         scanned.add(rule.model)
         scanned.update(rel.related_model for rel in cascade_children(rule.model))
@@ -151,6 +170,7 @@ class ErasureResult:
     customer_id: uuid.UUID
     deleted: dict[str, int] = field(default_factory=dict)  # app.Model → rows deleted (cascades included)
     unlinked: dict[str, int] = field(default_factory=dict)  # app.Model.field → rows kept with the link nulled
+    cache_keys: list[str] = field(default_factory=list)  # every cache key deleted (read before the rows went)
     seconds: float = 0.0
 
     @property
@@ -168,6 +188,16 @@ def _erase_rule(rule: CustomerDataRule, customer: Customer, result: ErasureResul
         result.unlinked[rule.key] = rows.update(**{rule.attname: None})
 
 
+def _forget_cached(keys: list[str]) -> None:
+    """Delete the keys; the cache being down fails no erasure (logged: ``leftovers`` will say)."""
+    if not keys:
+        return
+    try:
+        cache.delete_many(keys)
+    except Exception:  # noqa: BLE001
+        logger.warning("dsr erase: the cache is unreachable; %s cached key(s) not deleted", len(keys))
+
+
 def erase_customer(*, customer_id, actor: str | None = None,
                    progress: Callable[[str, int, int], None] | None = None) -> ErasureResult:
     """Erase everything about the customer in one transaction; refuse a missing or already-erased account."""
@@ -182,7 +212,7 @@ def erase_customer(*, customer_id, actor: str | None = None,
             raise AccountsRefused(
                 "already_erased", f"Account {customer_id} was already erased on {erased.created_at:%Y-%m-%d %H:%M}Z; "
                                   "nothing was changed.")
-        result = ErasureResult(customer_id)
+        result = ErasureResult(customer_id, cache_keys=cache_keys_of(customer))
         todo = rules()
         for index, rule in enumerate(todo, start=1):
             _erase_rule(rule, customer, result)
@@ -191,8 +221,11 @@ def erase_customer(*, customer_id, actor: str | None = None,
         if customer.email:
             forget_tombstoned_email(customer.email)
         Customer.objects.filter(pk=customer.pk).update(email=None, tombstoned_at=customer.tombstoned_at or timezone.now())
+        _forget_cached(result.cache_keys)
         audit_log("dsr_erased", customer=customer, actor=actor, data={
-            "rows_deleted": result.rows_deleted, "tables": result.deleted, "unlinked": result.unlinked})
+            "rows_deleted": result.rows_deleted, "tables": result.deleted, "unlinked": result.unlinked,
+            "cache_keys": len(result.cache_keys)})
+    _forget_cached(result.cache_keys)  # again once the rows are gone for others too: a render in between re-cached
     result.seconds = time.perf_counter() - start
     ACCOUNT_OPERATIONS.labels("dsr_erase").inc()
     return result

@@ -112,6 +112,21 @@ def failed_authentication_wait(request) -> float | None:
     return hit((f"anon:{client_address(request)}", settings.THROTTLE_ANONYMOUS))
 
 
+def customer_limits(customer_id) -> list[tuple[str, str]]:
+    return [(f"customer:{customer_id}", settings.THROTTLE_CUSTOMER),
+            (f"customer-writes:{customer_id}", settings.THROTTLE_CUSTOMER_WRITES)]
+
+
+def customer_counter_keys(customer) -> list[str]:
+    """The customer's rate-limit counters that can still be live (this window and the last)."""
+    now = time.time()
+    keys = []
+    for name, rate in customer_limits(customer.pk):
+        window = int(now // parse_rate(rate)[1])
+        keys += [f"rl:{name}:{window}", f"rl:{name}:{window - 1}"]
+    return keys
+
+
 class CustomerRateThrottle(BaseThrottle):
     """``THROTTLE_CUSTOMER`` per customer on every customer route, and
     ``THROTTLE_CUSTOMER_WRITES`` on its writes: one cache round trip for both."""
@@ -120,9 +135,9 @@ class CustomerRateThrottle(BaseThrottle):
         customer = request.user
         if not isinstance(customer, Customer):
             return True  # walkthrough testers and anonymous docs/schema requests
-        limits = [(f"customer:{customer.pk}", settings.THROTTLE_CUSTOMER)]
-        if request.method in WRITE_METHODS:
-            limits.append((f"customer-writes:{customer.pk}", settings.THROTTLE_CUSTOMER_WRITES))
+        limits = customer_limits(customer.pk)
+        if request.method not in WRITE_METHODS:
+            limits = limits[:1]
         self._wait = hit(*limits)
         return self._wait is None
 

@@ -9,11 +9,15 @@
   holder's preference); with no row the primary has the default.
 - ``wcb_tier_observations``: only feeds retention for the account it was seen
   on; the secondary's is dropped, the primary's own sightings govern.
+- Cache (CONTRACTS §10): the trajectories cached for the customer's positions
+  (keys by position id, so a merge keeps them valid); erasure deletes them and
+  ``dsr.leftovers`` checks them.
 """
 
-from raxx.customer_data import OnMerge, register
+from raxx.customer_data import OnMerge, register, register_cache_keys
 
 from .models import ClosedPosition, WcbSetting, WcbSnapshot, WcbTierObservation
+from .selectors import trajectory_cache_keys
 
 register(ClosedPosition, field="customer", on_merge=OnMerge.REATTRIBUTE,
          note="Closed positions follow the surviving primary account.")
@@ -23,3 +27,12 @@ register(WcbSetting, field="customer", on_merge=OnMerge.DELETE,
          note="The primary keeps its own horizon setting; the secondary's is dropped.")
 register(WcbTierObservation, field="customer", on_merge=OnMerge.DELETE,
          note="Retention bookkeeping for the account it was seen on only.")
+
+
+def _trajectory_keys(customer) -> list[str]:
+    positions = set(ClosedPosition.objects.filter(customer=customer).values_list("pk", flat=True))
+    positions.update(WcbSnapshot.objects.filter(user_id=customer.pk).values_list("position_id", flat=True))
+    return trajectory_cache_keys(sorted(positions, key=str))
+
+
+register_cache_keys("wcb_trajectory", _trajectory_keys)

@@ -50,7 +50,6 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Min
 from django.utils import timezone
@@ -62,6 +61,7 @@ from . import calendar as nyse
 from . import market_data
 from .compute import OPTION_ASSET_TYPES, PositionInput, actual_pnl, compute, horizon_factors, would_have_pnl
 from .models import HORIZON_EOD, HORIZON_EOM, WcbJobBatch, WcbJobRun, WcbSnapshot
+from .selectors import forget_trajectories
 
 logger = logging.getLogger("wcb.jobs")
 
@@ -590,12 +590,6 @@ def _write_batch_portable(updates: list[tuple], now: datetime) -> None:
 
 
 def _forget_cached(position_ids: list) -> None:
-    """Drop today's in-progress trajectory of rows just finalized (best effort, no query)."""
-    if not position_ids:
-        return
-    today = timezone.now().date().isoformat()
-    keys = [f"wcb_trajectory:{pid}:{today}" for pid in position_ids]
-    try:
-        cache.delete_many(keys)
-    except Exception:  # a cache outage never fails a job
-        logger.warning("wcb: trajectory cache unavailable; %s key(s) not cleared", len(keys))
+    """Drop the cached in-progress trajectories of rows just finalized (best effort, no query)."""
+    if position_ids:
+        forget_trajectories(position_ids)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
 
@@ -135,6 +135,18 @@ def _cache_get(key: str):
     return value
 
 
+def _cache_get_first(*keys: str):
+    """The value of the first key the cache holds (one round trip), as ``_cache_get``."""
+    try:
+        found = cache.get_many(keys)
+    except Exception:
+        logger.warning("wcb render: trajectory cache unreachable; recomputing")
+        found = {}
+    value = next((found[key] for key in keys if found.get(key) is not None), None)
+    cache_read("wcb_trajectory", value is not None)
+    return value
+
+
 def _cache_set(key: str, value, timeout) -> None:
     try:
         cache.set(key, value, timeout)
@@ -143,8 +155,37 @@ def _cache_set(key: str, value, timeout) -> None:
 
 
 def trajectory_cache_key(position_id, day, horizon: str | None = None) -> str:
-    key = f"wcb_trajectory:{position_id}:{day.isoformat()}"
+    """An in-progress trajectory: one key per day it is viewed on (kept ``IN_PROGRESS_TTL``).
+
+    ``day=None``: the finalized trajectory, one key per position (and horizon asked
+    for), kept without expiry: its values never change, whatever day it is viewed on.
+    """
+    key = f"wcb_trajectory:{position_id}:{'final' if day is None else day.isoformat()}"
     return f"{key}:{horizon}" if horizon else key
+
+
+def trajectory_cache_keys(position_ids, now: datetime | None = None) -> list[str]:
+    """Every key a render may have cached for these positions that can still be live.
+
+    Finalized: one per position and horizon. In progress: the key of the render's
+    day, kept for an hour, so only today's and yesterday's (UTC) can remain.
+    """
+    today = (now or timezone.now()).date()
+    days = (None, today, today - timedelta(days=1))
+    return [trajectory_cache_key(pid, day, horizon)
+            for pid in position_ids for day in days for horizon in (None, HORIZON_EOD, HORIZON_EOM)]
+
+
+def forget_trajectories(position_ids) -> int:
+    """Delete every cached trajectory of these positions (best effort: a cache outage is logged)."""
+    keys = trajectory_cache_keys(position_ids)
+    if not keys:
+        return 0
+    try:
+        cache.delete_many(keys)
+    except Exception:  # the cache is an accelerator; its outage fails no erasure or job
+        logger.warning("wcb: trajectory cache unreachable; %s key(s) not cleared", len(keys))
+    return len(keys)
 
 
 def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tier: str | None,
@@ -164,8 +205,13 @@ def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tie
         if horizon == HORIZON_EOM and tier != "pro_plus":
             horizon = HORIZON_EOD
     own = horizon == snapshot.tracking_horizon
-    key = trajectory_cache_key(snapshot.position_id, now.date(), None if own else horizon)
-    payload = _cache_get(key)
+    variant = None if own else horizon
+    final_key = trajectory_cache_key(snapshot.position_id, None, variant)
+    day_key = trajectory_cache_key(snapshot.position_id, now.date(), variant)
+    if own:  # the row says whether it is final
+        payload = _cache_get(final_key if snapshot.horizon_reached else day_key)
+    else:  # only the computation says whether the other horizon is reached: look under both keys
+        payload = _cache_get_first(final_key, day_key)
     if payload is None:
         try:
             payload = trajectory_payload(snapshot, horizon, now)
@@ -179,7 +225,7 @@ def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tie
             logger.exception("wcb render: snapshot %s could not be computed", snapshot.pk)
             raise ApplicationError(WCB_NOT_AVAILABLE, status_code=404)
         final = snapshot.horizon_reached if own else payload["horizon"]["horizon_reached"]
-        _cache_set(key, payload, None if final else IN_PROGRESS_TTL)
+        _cache_set(final_key if final else day_key, payload, None if final else IN_PROGRESS_TTL)
     return _body(snapshot, horizon, own, payload)
 
 

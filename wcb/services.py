@@ -13,6 +13,7 @@ from raxx.errors import INVALID_REQUEST, ApplicationError
 from raxx.models import Customer
 
 from .models import HORIZON_EOD, HORIZON_EOM, AssetType, ClosedPosition, WcbSetting, WcbSnapshot, WcbTierObservation
+from .selectors import forget_trajectories
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,12 @@ def wcb_retention_prune(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     downgraded = WcbTierObservation.objects.filter(free_since__lte=now - RETENTION_AFTER_DOWNGRADE).values("customer_id")
-    deleted, _ = WcbSnapshot.objects.filter(user_id__in=downgraded).delete()
+    doomed = WcbSnapshot.objects.filter(user_id__in=downgraded)
+    positions = list(doomed.values_list("position_id", flat=True))
+    deleted, _ = doomed.delete()
+    # CONTRACTS §10: nothing of a pruned snapshot stays in the cache either (its trajectories).
+    # The positions themselves stay, so the keys are derived from them, after the rows are gone.
+    forget_trajectories(positions)
     logger.info("wcb retention prune: %s snapshot(s) deleted", deleted)
     return deleted
 

@@ -148,9 +148,26 @@ def test_finalized_trajectory_is_cached_without_expiry(api, finalized, wcb_on, c
     first = api.get(URL.format(finalized.id)).json()
     second = api.get(URL.format(finalized.id)).json()
     assert first == second
-    today = datetime.now(UTC).date().isoformat()
-    assert cache_sets == [(f"wcb_trajectory:{finalized.id}:{today}", None)]
+    assert cache_sets == [(f"wcb_trajectory:{finalized.id}:final", None)]  # no day in a final key
     assert fetches == ["ACME"]  # the second render was a cache hit
+
+
+def test_a_finalized_position_viewed_on_two_days_holds_one_cache_entry(api, finalized, wcb_on, cache_sets,
+                                                                       fetches, monkeypatch):
+    for moment in (datetime(2026, 5, 4, 15, 0, tzinfo=UTC), datetime(2026, 5, 5, 15, 0, tzinfo=UTC)):
+        monkeypatch.setattr(selectors, "_now", lambda moment=moment: moment)
+        assert api.get(URL.format(finalized.id)).status_code == 200
+    assert cache_sets == [(f"wcb_trajectory:{finalized.id}:final", None)]
+    assert fetches == ["ACME"]  # the second day was served from the one entry
+    live = [k for k in selectors.trajectory_cache_keys([finalized.id]) if selectors.cache.get(k) is not None]
+    assert live == [f"wcb_trajectory:{finalized.id}:final"]
+
+
+def test_a_finalized_other_horizon_is_one_entry_too(api, finalized, wcb_on, cache_sets, monkeypatch):
+    for moment in (datetime(2026, 6, 1, 15, 0, tzinfo=UTC), datetime(2026, 6, 2, 15, 0, tzinfo=UTC)):
+        monkeypatch.setattr(selectors, "_now", lambda moment=moment: moment)
+        assert api.get(URL.format(finalized.id) + "?horizon=eom").status_code == 200
+    assert cache_sets == [(f"wcb_trajectory:{finalized.id}:final:monthly", None)]
 
 
 def test_provider_down_and_nothing_cached_is_503(api, finalized, wcb_on, provider_down):
@@ -277,7 +294,7 @@ def test_finalizing_drops_the_in_progress_cache_entry(api, market, record, wcb_o
     jobs.run_manual("eod", now=as_of(APR15))
     assert cache.get(key) is None
     assert api.get(URL.format(position.id)).json()["snapshot"]["horizon_reached"] is True
-    assert cache_sets[-1] == (key, None)
+    assert cache_sets[-1] == (f"wcb_trajectory:{position.id}:final", None)  # the final entry, no day in its key
 
 
 def test_alpaca_5xx_with_nothing_cached_is_503_end_to_end(api, finalized, wcb_on, settings):

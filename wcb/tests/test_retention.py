@@ -1,10 +1,17 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
+
+from raxx.dsr import erase_customer, leftovers
+from wcb import jobs
+from wcb.selectors import trajectory_cache_key, trajectory_cache_keys
 
 from wcb.models import ClosedPosition, WcbSnapshot, WcbTierObservation
 from wcb.services import wcb_retention_prune, wcb_tier_observe
 from wcb.tasks import wcb_retention_prune_job
+
+from .conftest import as_of
 
 URL = "/api/positions/{}/what-could-have-been"
 
@@ -45,3 +52,60 @@ def test_paid_customers_are_never_pruned(customer, record, market):
     WcbTierObservation.objects.update_or_create(customer=customer, defaults={"last_paid_seen_at": timezone.now() - timedelta(days=400)})
     assert wcb_retention_prune_job.apply().get() == 0
     assert WcbSnapshot.objects.count() == 1
+
+
+# --- CONTRACTS §10: nothing of the customer stays in the cache either -------------------------------
+
+def _render(api, flags, position):
+    flags.on("FLAG_WCB_ENABLED")
+    assert api.get(URL.format(position.id)).status_code == 200
+    assert api.get(URL.format(position.id) + "?horizon=eod").status_code == 200
+
+
+def _cached(position_ids):
+    return [key for key in trajectory_cache_keys(position_ids) if cache.get(key) is not None]
+
+
+def test_erasure_deletes_the_cached_trajectories_and_leftovers_checks_the_cache(
+        api, flags, customer, other_customer, record, market):
+    mine, theirs = record(), record(who=other_customer)
+    jobs.run_manual("eod", now=as_of(date(2026, 4, 15)))
+    _render(api, flags, mine)
+    in_progress = record(closed_at=timezone.now() - timedelta(hours=1))  # today's key, kept an hour
+    api.get(URL.format(in_progress.id))
+    cache.set(trajectory_cache_key(theirs.id, None), {"kept": True}, None)
+    held = _cached([mine.id, in_progress.id])
+    assert f"wcb_trajectory:{mine.id}:final" in held and len(held) >= 2
+    assert any(line.startswith("cache:") for line in leftovers(customer_id=customer.pk, email=None))
+
+    result = erase_customer(customer_id=customer.pk)
+    assert set(held) <= set(result.cache_keys)
+    assert _cached([mine.id, in_progress.id]) == []
+    assert not any(key.startswith(f"rl:customer:{customer.pk}:") and cache.get(key) is not None
+                   for key in result.cache_keys)  # the rate-limit counters of its requests went too
+    assert leftovers(customer_id=customer.pk, email=customer.email, cache_keys=result.cache_keys) == []
+    assert _cached([theirs.id]) == [f"wcb_trajectory:{theirs.id}:final"]  # another customer's stays
+
+
+def test_leftovers_reports_a_key_that_came_back_after_erasure(api, flags, customer, record, market):
+    mine = record()
+    jobs.run_manual("eod", now=as_of(date(2026, 4, 15)))
+    _render(api, flags, mine)
+    result = erase_customer(customer_id=customer.pk)
+    cache.set(f"wcb_trajectory:{mine.id}:final", {"stale": True}, None)
+    assert leftovers(customer_id=customer.pk, email=None, cache_keys=result.cache_keys) == [
+        f"cache: 1 keys (wcb_trajectory:{mine.id}:final)"]
+
+
+def test_retention_pruning_deletes_the_cached_trajectories(api, flags, customer, other_customer, record, market):
+    mine, theirs = record(), record(who=other_customer)
+    jobs.run_manual("eod", now=as_of(date(2026, 4, 15)))
+    _render(api, flags, mine)
+    cache.set(trajectory_cache_key(theirs.id, None), {"kept": True}, None)
+    assert f"wcb_trajectory:{mine.id}:final" in _cached([mine.id])
+    WcbTierObservation.objects.update_or_create(customer=customer, defaults={"free_since": timezone.now() - timedelta(days=91)})
+    assert wcb_retention_prune() == 1
+    assert _cached([mine.id]) == []
+    assert _cached([theirs.id]) == [f"wcb_trajectory:{theirs.id}:final"]
+    assert api.get(URL.format(mine.id)).status_code == 404  # nothing to render, nothing re-cached
+    assert _cached([mine.id]) == []
