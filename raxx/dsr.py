@@ -189,7 +189,7 @@ def _erase_rule(rule: CustomerDataRule, customer: Customer, result: ErasureResul
 
 
 def _forget_cached(keys: list[str]) -> None:
-    """Delete the keys; the cache being down fails no erasure (logged: ``leftovers`` will say)."""
+    """Delete the keys; the cache being down fails no erasure (it is logged, and ``leftovers`` reports it)."""
     if not keys:
         return
     try:

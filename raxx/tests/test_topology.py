@@ -128,6 +128,7 @@ def stack(request, django_db_blocker, tmp_path):
     env.update({
         "DJANGO_SETTINGS_MODULE": "raxx.settings",
         "DJANGO_DEBUG": "0",
+        "DJANGO_SSL_REDIRECT": "0",  # plain HTTP on loopback (production TLS is the proxy's)
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
         "BETA_TOKEN_SECRET": secrets.token_urlsafe(48),
