@@ -213,8 +213,7 @@ def add_common_responses(result, generator, request, public):
             _add_error(responses, 429, [RATE_LIMITED])
             responses["429"]["headers"] = RETRY_AFTER
             if path.startswith("/api/"):  # CONTRACTS §10 hardening: the database went away mid-request
-                _add_error(responses, 503, ["database_unavailable"])
-                responses["503"].setdefault("headers", RETRY_AFTER)
+                _add_error(responses, 503, ["database_unavailable"])  # (with Retry-After; not every 503 has one)
             if operation.get("requestBody"):
                 for status, codes in BODY_CODES.items():
                     _add_error(responses, status, codes)
