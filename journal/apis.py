@@ -202,22 +202,27 @@ class SentimentTaxonomyApi(APIView):
                          "post_labels": taxonomy.post_label_list})
 
 
+class TradeWindowInput(serializers.Serializer):
+    """The filters the sentiment filter and the insights share: strategy and close dates (on closed_at)."""
+
+    strategy_type = serializers.CharField(max_length=64, required=False)
+    date_from = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
+    date_to = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
+
+    def validate(self, attrs):
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+        return attrs
+
+
 class SentimentFilterApi(APIView):
     permission_classes = [IsCustomer, JournalFlag]
 
-    class SentimentFilterQuerySerializer(PageInput):
+    class SentimentFilterQuerySerializer(PageInput, TradeWindowInput):
         pre_label = Choice(choices=PRE_LABELS, required=False)
         post_label = Choice(choices=POST_LABELS, required=False)
         source_table = Choice(choices=SOURCE_TABLES, default="paper_orders")
-        strategy_type = serializers.CharField(max_length=64, required=False)
-        date_from = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
-        date_to = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
         taxonomy_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
-
-        def validate(self, attrs):
-            if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
-                raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
-            return attrs
 
     @extend_schema(parameters=[SentimentFilterQuerySerializer], responses={200: SENTIMENT_FILTER, **FLAG_OFF})
     def get(self, request):
@@ -235,15 +240,8 @@ class JournalInsightsApi(APIView):
 
     permission_classes = [IsCustomer, JournalFlag]
 
-    class JournalInsightsQuerySerializer(serializers.Serializer):
-        strategy_type = serializers.CharField(max_length=64, required=False)
-        date_from = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
-        date_to = serializers.DateField(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], required=False)
-
-        def validate(self, attrs):
-            if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
-                raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
-            return attrs
+    class JournalInsightsQuerySerializer(TradeWindowInput):
+        pass
 
     @extend_schema(parameters=[JournalInsightsQuerySerializer], responses={200: INSIGHTS, **FLAG_OFF})
     def get(self, request):
