@@ -25,9 +25,18 @@ def setup_django() -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "raxx.settings_test")
+    import logging
+
     import django
 
+    os.environ.setdefault("LOG_FORMAT", "json")  # as in production
     django.setup()
+    # Log lines are still built and written, as in production, but to /dev/null: a bench prints its table only.
+    devnull = open(os.devnull, "w")  # noqa: SIM115 (open for the life of the process)
+    for logger in [logging.getLogger(), *(logging.getLogger(n) for n in logging.root.manager.loggerDict)]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(devnull)
 
 
 @contextmanager
