@@ -32,14 +32,8 @@ class _TesterStatement:
     program_fields: tuple
     columns: tuple  # one expression per selected column, for the converters
     query: Query
-
-    @property
-    def progress_attnames(self) -> frozenset:
-        return frozenset(f.attname for f in self.progress_fields)
-
-    @property
-    def program_attnames(self) -> frozenset:
-        return frozenset(f.attname for f in self.program_fields)
+    progress_attnames: frozenset
+    program_attnames: frozenset
 
 
 @lru_cache(maxsize=4)
@@ -53,7 +47,8 @@ def _tester_statement(alias: str) -> _TesterStatement:
            f"INNER JOIN {quote(WalkthroughProgram._meta.db_table)} g ON g.{quote('id')} = p.{quote('program_id')} "
            f"WHERE p.{quote('token_hash')} = %s")
     columns = tuple(f.get_col("p") for f in progress_fields) + tuple(f.get_col("g") for f in program_fields)
-    return _TesterStatement(sql, progress_fields, program_fields, columns, Query(WalkthroughProgress))
+    return _TesterStatement(sql, progress_fields, program_fields, columns, Query(WalkthroughProgress),
+                            frozenset(f.attname for f in progress_fields), frozenset(f.attname for f in program_fields))
 
 
 def progress_for_token(*, token_hash: str) -> WalkthroughProgress | None:
