@@ -1,8 +1,16 @@
 import pytest
 
 from conftest import concurrently
+from raxx.tests.openapi_check import contract
 from walkthrough.models import WalkthroughPaperTrade, WalkthroughProgress, WalkthroughResponse
 from walkthrough.tests.conftest import IC_LEGS, SURVEY, client_for
+
+
+@pytest.fixture(autouse=True)
+def _schema_built_before_the_threads():
+    """Every test response is checked against the generated schema, built on first use; drf-spectacular's
+    lazy extension loading is not thread-safe, so four threads building it at once fail at random."""
+    contract()
 
 
 @pytest.mark.postgres_only
