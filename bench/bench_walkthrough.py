@@ -121,6 +121,16 @@ def run() -> list[dict]:
     return rows
 
 
+
+def summary(rows: list[dict]) -> list[dict]:
+    steps, whole = rows[:-1], rows[-1]
+    most = max(r["queries"] for r in steps)
+    ratio = whole["median_us"] / whole["raw_sql_us"]
+    return [harness.goal(f"walkthrough: one tester's {len(steps)} requests",
+                         f"{whole['median_us'] / 1000:,.1f} ms, {whole['queries']} queries (≤ {most} per request)",
+                         f"same reads/writes in raw SQL {whole['raw_sql_us'] / 1000:,.1f} ms", ratio,
+                         "≤ 2 queries per request, ≤ 2.5×", most <= 2 and ratio <= 2.5)]
+
 def _interleaved(mine, base, *, rounds: int, warmup: int) -> tuple[dict, dict]:
     """``harness.measure`` for two functions called in alternation (which one goes first alternates too)."""
     samples = ([], [])
