@@ -15,6 +15,7 @@ backends (the embedded default's file cache, a test's memory cache) take one
 
 import logging
 import uuid
+from functools import lru_cache
 
 from django.core.cache.backends.base import InvalidCacheBackendError
 from django_redis.cache import RedisCache
@@ -64,7 +65,8 @@ def _pipeline(store, keys: list[str], request, customer_id, http_request) -> dic
     counter_keys, windows = throttling.counters(throttling.request_limits(request, customer_id))
     try:
         pipe = store.client.get_client(write=True).pipeline(transaction=False)
-        pipe.mget([store.make_key(k) for k in keys])
+        pipe.mget([*_made_keys(store.key_func, store.key_prefix, store.version, tuple(keys[:-2])),
+                   *(store.make_key(k) for k in keys[-2:])])
         throttling.queue_counts(pipe, counter_keys)
         results = pipe.execute()
     except Exception as exc:  # noqa: BLE001 - served from the database, limits not enforced (CONTRACTS §10)
@@ -88,6 +90,12 @@ def _pipeline(store, keys: list[str], request, customer_id, http_request) -> dic
         cache_read(name, True, hit)
         cache_read(name, False, miss)
     return found
+
+
+@lru_cache(maxsize=8)
+def _made_keys(key_func, prefix: str, version: int, keys: tuple[str, ...]) -> list[str]:
+    """The store's full names of the flag keys (``make_key``, the same every request)."""
+    return [key_func(k, prefix, version) for k in keys]
 
 
 # key -> (bytes, value) of the flag entries this process decoded last (unpickling a waffle Flag model
