@@ -101,10 +101,10 @@ def _aggregates(prefix: str, where: Q) -> dict:
     """Conditional aggregates for one STATS block (filtered or baseline), computed by the database."""
     pnl = F("trade__realized_pnl")
     return {
-        f"{prefix}n": Count("id", filter=where),
-        f"{prefix}closed": Count("id", filter=where & Q(trade__realized_pnl__isnull=False)),
-        f"{prefix}wins": Count("id", filter=where & Q(trade__realized_pnl__gt=0)),
-        f"{prefix}losses": Count("id", filter=where & Q(trade__realized_pnl__lt=0)),
+        f"{prefix}n": Count("trade_id", filter=where),
+        f"{prefix}closed": Count("trade_id", filter=where & Q(trade__realized_pnl__isnull=False)),
+        f"{prefix}wins": Count("trade_id", filter=where & Q(trade__realized_pnl__gt=0)),
+        f"{prefix}losses": Count("trade_id", filter=where & Q(trade__realized_pnl__lt=0)),
         f"{prefix}total": Coalesce(Sum(pnl, filter=where, output_field=_MONEY), _ZERO),
         f"{prefix}squares": Coalesce(Sum(ExpressionWrapper(pnl * pnl, output_field=_SQUARES), filter=where,
                                          output_field=_SQUARES), _ZERO),
@@ -155,9 +155,15 @@ def sentiment_filter(*, customer: Customer, filters: SentimentFilter, limit: int
 
 
 def _trade_page(labels: QuerySet, *, limit: int, offset: int) -> list[dict]:
-    rows = (labels.annotate(has_note=ExpressionWrapper(Q(journal_note__isnull=False) & ~Q(journal_note=""),
+    """The page is chosen first from what the covering indexes hold (trade ids, open times, filter
+    columns), then only its rows are read from the tables: the cost of reading a trade's symbol,
+    prices and note is paid ``limit`` times, not once per filtered trade."""
+    order = ("-trade__opened_at", "-trade_id")
+    page = labels.order_by(*order).values("trade_id")[offset:offset + limit]
+    rows = (labels.filter(trade_id__in=page)
+            .annotate(has_note=ExpressionWrapper(Q(journal_note__isnull=False) & ~Q(journal_note=""),
                                                  output_field=BooleanField()))
-            .order_by("-trade__opened_at", "-trade_id").values(*TRADE_FIELDS)[offset:offset + limit])
+            .order_by(*order).values(*TRADE_FIELDS))
     return [{
         "trade_id": r["trade_id"],
         "symbol": r["trade__symbol"],
