@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.db.models import BooleanField, Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
@@ -97,27 +97,44 @@ _SQUARES = DecimalField(max_digits=80, decimal_places=24)
 _ZERO = Value(Decimal(0), output_field=_MONEY)
 
 
-def _aggregates(prefix: str, where: Q) -> dict:
-    """Conditional aggregates for one STATS block (filtered or baseline), computed by the database."""
+_SUMS = ("total", "squares", "win_sum", "loss_sum")
+_EXACT = Context(prec=200)  # adds numeric(34, 12) sums without rounding (≤ 80 digits: the squares)
+
+
+def _aggregates() -> dict:
+    """One STATS block's sums and counts; grouped by "matches the filter", so the database evaluates
+    the filter once per trade and the baseline is the groups added up."""
     pnl = F("trade__realized_pnl")
     return {
-        f"{prefix}n": Count("trade_id", filter=where),
-        f"{prefix}closed": Count("trade_id", filter=where & Q(trade__realized_pnl__isnull=False)),
-        f"{prefix}wins": Count("trade_id", filter=where & Q(trade__realized_pnl__gt=0)),
-        f"{prefix}losses": Count("trade_id", filter=where & Q(trade__realized_pnl__lt=0)),
-        f"{prefix}total": Coalesce(Sum(pnl, filter=where, output_field=_MONEY), _ZERO),
-        f"{prefix}squares": Coalesce(Sum(ExpressionWrapper(pnl * pnl, output_field=_SQUARES), filter=where,
-                                         output_field=_SQUARES), _ZERO),
-        f"{prefix}win_sum": Coalesce(Sum(pnl, filter=where & Q(trade__realized_pnl__gt=0), output_field=_MONEY), _ZERO),
-        f"{prefix}loss_sum": Coalesce(Sum(pnl, filter=where & Q(trade__realized_pnl__lt=0), output_field=_MONEY),
-                                      _ZERO),
+        "n": Count("trade_id"),
+        "closed": Count("trade__realized_pnl"),
+        "wins": Count("trade_id", filter=Q(trade__realized_pnl__gt=0)),
+        "losses": Count("trade_id", filter=Q(trade__realized_pnl__lt=0)),
+        "total": Sum(pnl, output_field=_MONEY),
+        "squares": Sum(ExpressionWrapper(pnl * pnl, output_field=_SQUARES), output_field=_SQUARES),
+        "win_sum": Sum(pnl, filter=Q(trade__realized_pnl__gt=0), output_field=_MONEY),
+        "loss_sum": Sum(pnl, filter=Q(trade__realized_pnl__lt=0), output_field=_MONEY),
     }
 
 
-def _stats(row: dict, prefix: str) -> dict:
-    n, closed, wins, losses = (row[f"{prefix}{k}"] for k in ("n", "closed", "wins", "losses"))
-    total, win_sum, loss_sum, squares = (Decimal(row[f"{prefix}{k}"])
-                                         for k in ("total", "win_sum", "loss_sum", "squares"))
+def _filtered_and_baseline(labels: QuerySet, where: Q) -> tuple[dict, dict]:
+    groups = list(labels.annotate(matched=ExpressionWrapper(where, output_field=BooleanField()))
+                  .values("matched").order_by().annotate(**_aggregates()))
+    return (_added([g for g in groups if g["matched"] is True]), _added(groups))
+
+
+def _added(groups: list[dict]) -> dict:
+    total = {key: 0 for key in ("n", "closed", "wins", "losses")} | {key: Decimal(0) for key in _SUMS}
+    for group in groups:
+        for key in total:
+            if group[key] is not None:
+                total[key] = _EXACT.add(total[key], group[key]) if key in _SUMS else total[key] + group[key]
+    return total
+
+
+def _stats(row: dict) -> dict:
+    n, closed, wins, losses = (row[k] for k in ("n", "closed", "wins", "losses"))
+    total, win_sum, loss_sum, squares = (Decimal(row[k]) for k in ("total", "win_sum", "loss_sum", "squares"))
     avg_ci = mean_interval(closed, total, squares)
     return {
         "n": n, "closed": closed, "wins": wins, "losses": losses,
@@ -140,14 +157,14 @@ def sentiment_filter(*, customer: Customer, filters: SentimentFilter, limit: int
     """
     mine = _my_labels(customer)
     where = filters.q()
-    row = mine.aggregate(**_aggregates("f_", where), **_aggregates("b_", Q()))
+    filtered, baseline = _filtered_and_baseline(mine, where)
     trades = _trade_page(mine.filter(where), limit=limit, offset=offset)
-    n = row["f_n"]
+    n = filtered["n"]
     return {
         "filters": filters.echo(),
         "sample": {"n": n, "sample_too_small": n < MIN_SAMPLE},
-        "stats": _stats(row, "f_"),
-        "baseline": _stats(row, "b_"),
+        "stats": _stats(filtered),
+        "baseline": _stats(baseline),
         "trades": trades,
         "page": {"limit": limit, "offset": offset, "returned": len(trades)},
         "generated_at": iso_z(timezone.now()),
