@@ -4,6 +4,8 @@ from datetime import datetime, timedelta, timezone as dt_tz
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from journal.tests.conftest import make_label, make_order
@@ -111,10 +113,14 @@ def test_bad_filter_values_are_400_with_field_detail(api, journal_on, params, fi
 def test_filter_query_count_does_not_grow(api, customer, journal_on, django_assert_max_num_queries, rows):
     for i in range(rows):
         make_label(customer, make_order(customer, exit=str(90 + i % 20)), pre="Bullish")
-    api.get(URL)  # the flag state is cached from here on
-    with django_assert_max_num_queries(3):  # the caller, the grouped counts and sums, the page
-        body = api.get(URL, {"pre_label": "Bullish"}).json()
+    with django_assert_max_num_queries(4), CaptureQueriesContext(connection) as queries:  # + the caller's row
+        body = api.get(URL, {"pre_label": "Bullish"}).json()  # and the flag state while its cache is cold
     assert body["stats"]["n"] == rows
+    assert len(filter_statements(queries)) == 2  # the grouped counts and sums, the page
+
+
+def filter_statements(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if "trade_sentiment_labels" in q["sql"]]
 
 
 def test_money_is_rounded_to_cents(api, customer, journal_on):
