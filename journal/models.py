@@ -63,7 +63,13 @@ class PaperOrder(models.Model):
                 | Q(status="closed", closed_at__isnull=False, exit_price__gt=0, realized_pnl__isnull=False),
                 name="paper_orders_close_consistent"),
         ]
-        indexes = [models.Index(fields=["customer", "-opened_at"], name="paper_orders_user_opened")]
+        indexes = [
+            models.Index(fields=["customer", "-opened_at"], name="paper_orders_user_opened"),
+            # Covers what the sentiment filter's aggregate reads of an order: an index-only scan of one
+            # customer's entries, wherever the rows sit in a heap shared with every other customer.
+            models.Index(fields=["customer", "id", "opened_at", "realized_pnl", "strategy_type", "closed_at"],
+                         name="paper_orders_user_filter"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.side} {self.quantity} {self.symbol} ({self.status})"
@@ -133,6 +139,10 @@ class TradeSentimentLabel(models.Model):
             models.Index(fields=["customer", "pre_label"], name="idx_tsl_user_pre_label"),
             models.Index(fields=["customer", "post_label_locked_at"], condition=Q(post_label_locked_at__isnull=True),
                          name="idx_tsl_user_lock"),
+            # The sentiment filter's side of the join, index-only and in trade order (a merge join
+            # with paper_orders_user_filter).
+            models.Index(fields=["customer", "trade", "source_table", "pre_label", "post_label", "taxonomy_version"],
+                         name="idx_tsl_user_filter"),
         ]
 
     def __str__(self) -> str:

@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
+from django.db import connection
 from django.db.models import BooleanField, Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -61,20 +62,30 @@ class SentimentFilter:
     date_to: date | None = None
     taxonomy_version: int | None = None
 
-    def q(self) -> Q:
-        q = Q(source_table=self.source_table)
+    def conditions(self) -> list[tuple[str, str, object]]:
+        """(ORM lookup, the same test in SQL over ``l`` = labels and ``o`` = orders, value): one list
+        both the ORM filter and the PostgreSQL statements below are built from."""
+        found = [("source_table", "l.source_table = %s", self.source_table)]
         if self.pre_label:
-            q &= Q(pre_label=self.pre_label)
+            found.append(("pre_label", "l.pre_label = %s", self.pre_label))
         if self.post_label:
-            q &= Q(post_label=self.post_label)
+            found.append(("post_label", "l.post_label = %s", self.post_label))
         if self.strategy_type:
-            q &= Q(trade__strategy_type=self.strategy_type)
+            found.append(("trade__strategy_type", "o.strategy_type = %s", self.strategy_type))
         if self.date_from:
-            q &= Q(trade__closed_at__gte=datetime.combine(self.date_from, time.min, tzinfo=UTC))
+            found.append(("trade__closed_at__gte", "o.closed_at >= %s",
+                          datetime.combine(self.date_from, time.min, tzinfo=UTC)))
         if self.date_to and self.date_to < date.max:  # date_to = 9999-12-31 bounds nothing (and +1 day overflows)
-            q &= Q(trade__closed_at__lt=datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=UTC))
+            found.append(("trade__closed_at__lt", "o.closed_at < %s",
+                          datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=UTC)))
         if self.taxonomy_version is not None:
-            q &= Q(taxonomy_version_id=self.taxonomy_version)
+            found.append(("taxonomy_version_id", "l.taxonomy_version = %s", self.taxonomy_version))
+        return found
+
+    def q(self) -> Q:
+        q = Q()
+        for lookup, _, value in self.conditions():
+            q &= Q(**{lookup: value})
         return q
 
     def echo(self) -> dict:
@@ -97,27 +108,43 @@ _SQUARES = DecimalField(max_digits=80, decimal_places=24)
 _ZERO = Value(Decimal(0), output_field=_MONEY)
 
 
-def _aggregates(prefix: str, where: Q) -> dict:
-    """Conditional aggregates for one STATS block (filtered or baseline), computed by the database."""
+_SUMS = ("total", "squares", "win_sum", "loss_sum")
+_EXACT = Context(prec=200)  # adds numeric(34, 12) sums without rounding (≤ 80 digits: the squares)
+
+
+def _aggregates() -> dict:
+    """One STATS block's sums and counts; grouped by "matches the filter", so the database evaluates
+    the filter once per trade and the baseline is the groups added up."""
     pnl = F("trade__realized_pnl")
     return {
-        f"{prefix}n": Count("id", filter=where),
-        f"{prefix}closed": Count("id", filter=where & Q(trade__realized_pnl__isnull=False)),
-        f"{prefix}wins": Count("id", filter=where & Q(trade__realized_pnl__gt=0)),
-        f"{prefix}losses": Count("id", filter=where & Q(trade__realized_pnl__lt=0)),
-        f"{prefix}total": Coalesce(Sum(pnl, filter=where, output_field=_MONEY), _ZERO),
-        f"{prefix}squares": Coalesce(Sum(ExpressionWrapper(pnl * pnl, output_field=_SQUARES), filter=where,
-                                         output_field=_SQUARES), _ZERO),
-        f"{prefix}win_sum": Coalesce(Sum(pnl, filter=where & Q(trade__realized_pnl__gt=0), output_field=_MONEY), _ZERO),
-        f"{prefix}loss_sum": Coalesce(Sum(pnl, filter=where & Q(trade__realized_pnl__lt=0), output_field=_MONEY),
-                                      _ZERO),
+        "n": Count("trade_id"),
+        "closed": Count("trade__realized_pnl"),
+        "wins": Count("trade_id", filter=Q(trade__realized_pnl__gt=0)),
+        "losses": Count("trade_id", filter=Q(trade__realized_pnl__lt=0)),
+        "total": Sum(pnl, output_field=_MONEY),
+        "squares": Sum(ExpressionWrapper(pnl * pnl, output_field=_SQUARES), output_field=_SQUARES),
+        "win_sum": Sum(pnl, filter=Q(trade__realized_pnl__gt=0), output_field=_MONEY),
+        "loss_sum": Sum(pnl, filter=Q(trade__realized_pnl__lt=0), output_field=_MONEY),
     }
 
 
-def _stats(row: dict, prefix: str) -> dict:
-    n, closed, wins, losses = (row[f"{prefix}{k}"] for k in ("n", "closed", "wins", "losses"))
-    total, win_sum, loss_sum, squares = (Decimal(row[f"{prefix}{k}"])
-                                         for k in ("total", "win_sum", "loss_sum", "squares"))
+def _filter_groups(labels: QuerySet, where: Q) -> list[dict]:
+    return list(labels.annotate(matched=ExpressionWrapper(where, output_field=BooleanField()))
+                .values("matched").order_by().annotate(**_aggregates()))
+
+
+def _added(groups: list[dict]) -> dict:
+    total = {key: 0 for key in ("n", "closed", "wins", "losses")} | {key: Decimal(0) for key in _SUMS}
+    for group in groups:
+        for key in total:
+            if group[key] is not None:
+                total[key] = _EXACT.add(total[key], group[key]) if key in _SUMS else total[key] + group[key]
+    return total
+
+
+def _stats(row: dict) -> dict:
+    n, closed, wins, losses = (row[k] for k in ("n", "closed", "wins", "losses"))
+    total, win_sum, loss_sum, squares = (Decimal(row[k]) for k in ("total", "win_sum", "loss_sum", "squares"))
     avg_ci = mean_interval(closed, total, squares)
     return {
         "n": n, "closed": closed, "wins": wins, "losses": losses,
@@ -137,28 +164,76 @@ def sentiment_filter(*, customer: Customer, filters: SentimentFilter, limit: int
 
     Two queries whatever the number of trades: one aggregate (filtered and baseline
     side by side) and one page of rows. Note text is never selected, only its presence.
+    On PostgreSQL both are the statements below, written once instead of compiled by the ORM on
+    every request (that compiling cost more than running them at a thousand trades); elsewhere
+    the ORM runs the same two queries.
     """
-    mine = _my_labels(customer)
-    where = filters.q()
-    row = mine.aggregate(**_aggregates("f_", where), **_aggregates("b_", Q()))
-    trades = _trade_page(mine.filter(where), limit=limit, offset=offset)
-    n = row["f_n"]
+    if connection.vendor == "postgresql":
+        groups, rows = _pg_filter_rows(customer, filters, limit=limit, offset=offset)
+    else:
+        mine = _my_labels(customer)
+        where = filters.q()
+        groups = _filter_groups(mine, where)
+        rows = _trade_page_rows(mine.filter(where), limit=limit, offset=offset)
+    filtered, baseline = _added([g for g in groups if g["matched"] is True]), _added(groups)
+    trades = [_trade_dict(row) for row in rows]
+    n = filtered["n"]
     return {
         "filters": filters.echo(),
         "sample": {"n": n, "sample_too_small": n < MIN_SAMPLE},
-        "stats": _stats(row, "f_"),
-        "baseline": _stats(row, "b_"),
+        "stats": _stats(filtered),
+        "baseline": _stats(baseline),
         "trades": trades,
         "page": {"limit": limit, "offset": offset, "returned": len(trades)},
         "generated_at": iso_z(timezone.now()),
     }
 
 
-def _trade_page(labels: QuerySet, *, limit: int, offset: int) -> list[dict]:
-    rows = (labels.annotate(has_note=ExpressionWrapper(Q(journal_note__isnull=False) & ~Q(journal_note=""),
-                                                 output_field=BooleanField()))
-            .order_by("-trade__opened_at", "-trade_id").values(*TRADE_FIELDS)[offset:offset + limit])
-    return [{
+_PG_MINE = ("trade_sentiment_labels l JOIN paper_orders o ON o.id = l.trade_id "
+            "WHERE l.user_id = %s AND o.user_id = %s")
+_PG_GROUPS = f"""SELECT {{matched}}, count(l.trade_id), count(o.realized_pnl),
+    count(l.trade_id) FILTER (WHERE o.realized_pnl > 0), count(l.trade_id) FILTER (WHERE o.realized_pnl < 0),
+    sum(o.realized_pnl), sum(o.realized_pnl * o.realized_pnl),
+    sum(o.realized_pnl) FILTER (WHERE o.realized_pnl > 0), sum(o.realized_pnl) FILTER (WHERE o.realized_pnl < 0)
+FROM {_PG_MINE} GROUP BY 1"""
+_PG_PAGE = f"""SELECT l.trade_id, o.symbol, o.side, o.quantity, o.entry_price, o.exit_price, o.strategy_type,
+    o.opened_at, o.closed_at, o.realized_pnl, l.pre_label, l.post_label,
+    (l.journal_note IS NOT NULL AND l.journal_note <> '')
+FROM {_PG_MINE} AND {{where}} AND l.trade_id IN (
+    SELECT l.trade_id FROM {_PG_MINE} AND {{where}} ORDER BY o.opened_at DESC, l.trade_id DESC LIMIT %s OFFSET %s)
+ORDER BY o.opened_at DESC, l.trade_id DESC"""
+_GROUP_KEYS = ("matched", "n", "closed", "wins", "losses", *_SUMS)
+
+
+def _pg_filter_rows(customer: Customer, filters: SentimentFilter, *, limit: int, offset: int):
+    """The two statements of :func:`sentiment_filter` on PostgreSQL, rows shaped as the ORM path's
+    (psycopg returns the same Decimal, datetime and bool values the ORM would)."""
+    conditions = filters.conditions()
+    where = " AND ".join(sql for _, sql, _ in conditions)
+    values = [value for _, _, value in conditions]
+    me = [customer.pk, customer.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_GROUPS.format(matched=f"({where})"), values + me)
+        groups = [dict(zip(_GROUP_KEYS, row)) for row in cursor.fetchall()]
+        cursor.execute(_PG_PAGE.format(where=where), me + values + me + values + [limit, offset])
+        rows = [dict(zip(TRADE_FIELDS, row)) for row in cursor.fetchall()]
+    return groups, rows
+
+
+def _trade_page_rows(labels: QuerySet, *, limit: int, offset: int) -> list[dict]:
+    """The page is chosen first from what the covering indexes hold (trade ids, open times, filter
+    columns), then only its rows are read from the tables: the cost of reading a trade's symbol,
+    prices and note is paid ``limit`` times, not once per filtered trade."""
+    order = ("-trade__opened_at", "-trade_id")
+    page = labels.order_by(*order).values("trade_id")[offset:offset + limit]
+    return list(labels.filter(trade_id__in=page)
+                .annotate(has_note=ExpressionWrapper(Q(journal_note__isnull=False) & ~Q(journal_note=""),
+                                                     output_field=BooleanField()))
+                .order_by(*order).values(*TRADE_FIELDS))
+
+
+def _trade_dict(r: dict) -> dict:
+    return {
         "trade_id": r["trade_id"],
         "symbol": r["trade__symbol"],
         "side": r["trade__side"],
@@ -173,7 +248,7 @@ def _trade_page(labels: QuerySet, *, limit: int, offset: int) -> list[dict]:
                                  entry_price=r["trade__entry_price"], exit_price=r["trade__exit_price"],
                                  realized_pnl=r["trade__realized_pnl"], pre_label=r["pre_label"],
                                  post_label=r["post_label"]),
-    } for r in rows]
+    }
 
 
 def _label_order(pre: str, post: str | None) -> tuple:

@@ -603,7 +603,11 @@ def test_extreme_filter_values_answer_200(me, on, query):
 
 @pytest.mark.parametrize("rows", [1, 40])
 def test_labelled_order_routes_have_a_constant_query_count(me, customer, on, django_assert_max_num_queries, rows):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from journal.tests.conftest import make_label, make_order
+    from journal.tests.test_sentiment_filter import filter_statements
 
     for _ in range(rows):
         make_label(customer, make_order(customer, exit="101"))
@@ -611,8 +615,9 @@ def test_labelled_order_routes_have_a_constant_query_count(me, customer, on, dja
         order, label = _trade(me)
     with django_assert_max_num_queries(16):
         _close(me, order["id"], "105")
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(4), CaptureQueriesContext(connection) as queries:
         assert me.get(FILTER, {"pre_label": "Bullish", "date_from": "2020-01-01", "limit": 500}).status_code == 200
+    assert len(filter_statements(queries)) == 2  # the grouped counts and sums, the page; + the caller (+ flags)
 
 
 @pytest.mark.parametrize("query", ["", "?q=AAPL", "?q=%C3%A9%25_", "?q=00000000-0000", "?status__exact=closed",

@@ -1,8 +1,11 @@
+import hashlib
 import re
 from datetime import datetime, timedelta, timezone as dt_tz
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from journal.tests.conftest import make_label, make_order
@@ -110,9 +113,14 @@ def test_bad_filter_values_are_400_with_field_detail(api, journal_on, params, fi
 def test_filter_query_count_does_not_grow(api, customer, journal_on, django_assert_max_num_queries, rows):
     for i in range(rows):
         make_label(customer, make_order(customer, exit=str(90 + i % 20)), pre="Bullish")
-    with django_assert_max_num_queries(4):
-        body = api.get(URL, {"pre_label": "Bullish"}).json()
+    with django_assert_max_num_queries(4), CaptureQueriesContext(connection) as queries:  # + the caller's row
+        body = api.get(URL, {"pre_label": "Bullish"}).json()  # and the flag state while its cache is cold
     assert body["stats"]["n"] == rows
+    assert len(filter_statements(queries)) == 2  # the grouped counts and sums, the page
+
+
+def filter_statements(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if "trade_sentiment_labels" in q["sql"]]
 
 
 def test_money_is_rounded_to_cents(api, customer, journal_on):
@@ -120,3 +128,57 @@ def test_money_is_rounded_to_cents(api, customer, journal_on):
     stats = api.get(URL).json()["stats"]
     assert stats["total_pnl"] == "1.00" and stats["avg_win"] == "1.00"
     assert Decimal(stats["total_pnl"]) == Decimal("1.00")
+
+
+# --- The body, byte for byte: what a client receives for one fixed book (pinned before the filter was
+# made faster, so a faster query or formatter that changes one character of the answer fails here). ---
+PINNED_QUERIES = [{}, {"pre_label": "Bullish"}, {"post_label": "FollowedPlan", "strategy_type": "momentum"},
+                  {"date_from": "2026-03-03", "date_to": "2026-03-05", "limit": 3, "offset": 2},
+                  {"limit": 1, "offset": 40}, {"taxonomy_version": 1, "pre_label": "Neutral", "limit": 500}]
+PINNED_SHA256 = "c7873f979be58850dba723a9a0db09bc009cdee487ac9dd546d3bd6d217590a7"  # the same on SQLite
+
+
+def pinned_book(customer) -> dict[int, int]:
+    """36 trades with fixed times and awkward values (ties on opened_at, fractional quantities,
+    a zero P&L, half-cent P&Ls, open trades, empty and real notes); returns trade id → ordinal."""
+    from journal.models import PaperOrder
+
+    base = datetime(2026, 3, 1, 9, 30, tzinfo=dt_tz.utc)
+    pre = ("Bullish", "Bearish", "Neutral", "HighUncertainty")
+    post = ("FollowedPlan", None, "OverrodeRule", "HeldThroughPressure", "AdjustedWithReason", "UnexpectedOutcome")
+    ordinals = {}
+    for i in range(36):
+        side = "buy" if i % 3 else "sell"
+        quantity, entry = Decimal("1.5") + Decimal(i) / 7, Decimal("100.125") + i
+        order = PaperOrder(customer=customer, symbol=("AAPL", "MSFT", "BRK.B")[i % 3], side=side,
+                           quantity=quantity.quantize(Decimal("0.000001")), entry_price=entry,
+                           strategy_type=("momentum", "breakout", None, "momentum")[i % 4],
+                           opened_at=base + timedelta(hours=5 * (i // 2)))  # pairs share an opened_at
+        if i % 5 != 4:
+            order.exit_price = entry if i == 6 else entry + Decimal(i % 9 - 4) * Decimal("1.333") + Decimal("0.005")
+            move = order.exit_price - order.entry_price
+            order.realized_pnl = (move if side == "buy" else -move) * order.quantity
+            order.status, order.closed_at = "closed", order.opened_at + timedelta(minutes=37 * (i + 1))
+        order.save()
+        make_label(customer, order, pre=pre[i % 4], post=post[i % 6] if order.closed_at else None,
+                   note=("", "kept my stop", None)[i % 3])
+        ordinals[order.id] = i
+    return ordinals
+
+
+def pinned_bodies(api, ordinals: dict[int, int]) -> bytes:
+    bodies = []
+    for params in PINNED_QUERIES:
+        response = api.get(URL, params)
+        assert response.status_code == 200
+        content = re.sub(rb'"generated_at":"[^"]+"', b'"generated_at":"-"', response.content)
+        bodies.append(re.sub(rb'"trade_id":(\d+)', lambda m: b'"trade_id":#%d' % ordinals[int(m.group(1))], content))
+    return b"\n".join(bodies)
+
+
+def test_the_body_is_byte_for_byte_the_pinned_one(api, customer, other_customer, journal_on):
+    ordinals = pinned_book(customer)
+    pinned_book(other_customer)  # the same book for someone else: invisible here
+    bodies = pinned_bodies(api, ordinals)
+    assert b'"trade_id":#35' in bodies and b'"sample":{"n":36,"sample_too_small":false}' in bodies
+    assert hashlib.sha256(bodies).hexdigest() == PINNED_SHA256, bodies.decode()[:2000]
