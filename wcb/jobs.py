@@ -51,7 +51,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Min
+from django.db.models import BooleanField, CharField, Count, F, Min
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from raxx.jobs import record_run
@@ -61,7 +62,6 @@ from . import calendar as nyse
 from . import market_data
 from .compute import OPTION_ASSET_TYPES, PositionInput, actual_pnl, compute, horizon_factors, would_have_pnl
 from .models import HORIZON_EOD, HORIZON_EOM, WcbJobBatch, WcbJobRun, WcbSnapshot
-from .selectors import forget_trajectories
 
 logger = logging.getLogger("wcb.jobs")
 
@@ -72,8 +72,9 @@ TASK_ROWS = 5000  # rows per fan-out task (settings.WCB_TASK_ROWS overrides)
 STALE_RUN = timedelta(hours=2)  # a "running" ledger row older than this belongs to a dead worker
 EOM_CATCH_UP_SESSIONS = 5  # a missed first-trading-day EOM run is caught up within this many sessions
 
-_ROW_FIELDS = ("id", "position_id", "symbol", "asset_type", "position_size_signed", "cost_basis", "close_price",
-               "close_commission", "multiplier", "close_timestamp_utc", "tracking_horizon")
+_ROW_FIELDS = ("id", "symbol", "asset_type", "position_size_signed", "cost_basis", "close_price", "close_commission",
+               "multiplier", "close_timestamp_utc", "tracking_horizon")
+_ID, _SYMBOL = 0, 1
 _WRITE_FIELDS = ("horizon_price", "horizon_timestamp_utc", "would_have_pnl", "actual_pnl", "delta_pnl",
                  "dividends_in_window", "split_ratio_applied", "data_source", "spinoff_detected", "horizon_reached")
 _PG_CASTS = ("numeric", "timestamptz", "numeric", "numeric", "numeric", "numeric", "numeric", "varchar", "boolean",
@@ -377,25 +378,24 @@ def _work(batch: WcbJobBatch, run: WcbJobRun, *, snapshot_ids, progress) -> None
     data, newly_failed = _fetch(wanted, run.job, progress)
     if newly_failed:
         _record_failed_symbols(batch.pk, newly_failed, planned, base)
-    rows_qs = base.filter(symbol__in=list(data)).order_by("pk")
+    rows_qs = _chunk_rows(base, sorted(data))
     memo: dict = {}
     while data:
         with transaction.atomic():
             # Two deliveries of this task take turns here, each reading the other's committed cursor.
-            state = WcbJobBatch.objects.select_for_update().values("status", "last_pk").get(pk=batch.pk)
+            state = WcbJobBatch.objects.select_for_update().values("status", "last_symbol", "last_pk").get(pk=batch.pk)
             if state["status"] != WcbJobBatch.Status.PENDING:
                 return
-            qs = rows_qs.filter(pk__gt=state["last_pk"]) if state["last_pk"] else rows_qs
+            qs = _after(rows_qs, state["last_symbol"], state["last_pk"])
             # SKIP LOCKED: rows another run is finalizing right now are its job, not ours.
-            rows = list(qs.select_for_update(skip_locked=True).values_list(*_ROW_FIELDS)[:BATCH_SIZE])
+            rows = list(qs.select_for_update(skip_locked=True)[:BATCH_SIZE])
             if not rows:
                 break
-            updates, positions, counts = _compute_batch(rows, data, now, memo)
+            updates, counts = _compute_batch(rows, data, now, memo)
             _write_batch(updates, now)
             WcbJobBatch.objects.filter(pk=batch.pk).update(
-                last_pk=rows[-1][0], finalized=F("finalized") + counts[0], pending=F("pending") + counts[1],
-                failed=F("failed") + counts[2])
-        _forget_cached(positions)
+                last_symbol=rows[-1][_SYMBOL], last_pk=rows[-1][_ID], finalized=F("finalized") + counts[0],
+                pending=F("pending") + counts[1], failed=F("failed") + counts[2])
         if progress:
             progress.rows_done(len(rows))
         if len(rows) < BATCH_SIZE:  # the last chunk (or the rest is locked by another run: its rows)
@@ -404,15 +404,45 @@ def _work(batch: WcbJobBatch, run: WcbJobRun, *, snapshot_ids, progress) -> None
         status=WcbJobBatch.Status.DONE, finished_at=timezone.now())
 
 
+def _chunk_rows(base, symbols: list[str]):
+    """A batch's pending rows in (symbol, id) order: one range of ``idx_wcb_pending_symbol``.
+
+    The bounds on ``symbol`` keep each chunk's index scan inside the batch's own symbols (a
+    batch's symbols are contiguous in the plan's order), so a chunk reads about its own rows,
+    never the rows of other batches or the index entries of rows finalized before it. On
+    PostgreSQL each row also carries its ``ctid``: the UPDATE finds the rows this transaction
+    has locked by their physical address (a locked row cannot move), not by a join on the key.
+    """
+    qs = base.filter(symbol__in=symbols)
+    if symbols:
+        qs = qs.filter(symbol__gte=symbols[0], symbol__lte=symbols[-1])
+    fields = _ROW_FIELDS
+    if connection.vendor == "postgresql":
+        qs = qs.annotate(tid=RawSQL("ctid::text", (), output_field=CharField()))
+        fields = (*_ROW_FIELDS, "tid")
+    return qs.order_by("symbol", "pk").values_list(*fields)
+
+
+def _after(qs, symbol: str, pk):
+    """Rows after the keyset cursor (symbol, id), as one row comparison the index can start from."""
+    if pk is None:
+        return qs
+    table = connection.ops.quote_name(WcbSnapshot._meta.db_table)
+    pk_value = WcbSnapshot._meta.pk.get_db_prep_value(pk, connection)
+    return qs.filter(RawSQL(f"({table}.symbol, {table}.id) > (%s, %s)", (symbol, pk_value),
+                            output_field=BooleanField()))
+
+
 def _record_failed_symbols(batch_pk: int, symbols: list[str], planned: dict, base) -> None:
     """Failed symbols are decided once per batch: their rows count as failed once, whatever redelivery brings."""
     with transaction.atomic():
-        state = WcbJobBatch.objects.select_for_update().values("last_pk", "failed_symbols").get(pk=batch_pk)
+        state = WcbJobBatch.objects.select_for_update().values("last_symbol", "last_pk", "failed_symbols").get(
+            pk=batch_pk)
         new = [s for s in symbols if s not in state["failed_symbols"]]
         if state["last_pk"] is None:
             failed_rows = sum(planned[s] for s in new)
         else:  # a redelivery: rows of these symbols up to the cursor were already written and counted
-            failed_rows = base.filter(symbol__in=new, pk__gt=state["last_pk"]).count()
+            failed_rows = _after(base.filter(symbol__in=new), state["last_symbol"], state["last_pk"]).count()
         WcbJobBatch.objects.filter(pk=batch_pk).update(failed_symbols=[*state["failed_symbols"], *new],
                                                        failed=F("failed") + failed_rows)
 
@@ -469,10 +499,11 @@ def _compute_batch(rows: list[tuple], data: dict, now: datetime, memo: dict):
     first of them and the others get actual / would-have / delta from the same
     formulas (``compute.actual_pnl``, ``compute.would_have_pnl``) with their numbers.
     """
-    updates, finalized_ids = [], []
+    updates = []
     finalized = pending = failed = 0
     for row in rows:
-        sid, position_id, symbol, asset_type, quantity, cost, close, commission, mult, closed_at, horizon = row
+        sid, symbol, asset_type, quantity, cost, close, commission, mult, closed_at, horizon = row[:10]
+        tid = row[10:]  # PostgreSQL: (ctid,), carried to the UPDATE
         p = PositionInput(symbol=symbol, asset_type=asset_type, quantity=quantity, cost_basis=cost,
                           close_price=close, close_commission=commission, multiplier=mult, closed_at=closed_at,
                           horizon=horizon)
@@ -510,15 +541,14 @@ def _compute_batch(rows: list[tuple], data: dict, now: datetime, memo: dict):
         if result.horizon_reached:
             updates.append((sid, result.horizon_price, result.horizon_timestamp_utc, would, actual, delta,
                             result.dividends_in_window, result.split_ratio_applied, result.data_source,
-                            result.spinoff_detected, True))
-            finalized_ids.append(position_id)
+                            result.spinoff_detected, True, *tid))
             finalized += 1
         else:
             # Still pending (no data yet, missing horizon bar, dividend lag): only provenance moves.
             updates.append((sid, None, None, None, None, None, None, None, result.data_source,
-                            result.spinoff_detected, False))
+                            result.spinoff_detected, False, *tid))
             pending += 1
-    return updates, finalized_ids, (finalized, pending, failed)
+    return updates, (finalized, pending, failed)
 
 
 # horizon_price, would_have_pnl, actual_pnl, delta_pnl, dividends_in_window, split_ratio_applied
@@ -540,9 +570,15 @@ def _write_batch(updates: list[tuple], now: datetime) -> None:
 
 
 def _write_batch_pg(updates: list[tuple], now: datetime) -> None:
-    """One statement for the chunk: a column of values per field, ``unnest`` turns them into rows."""
+    """One statement for the chunk: a column of values per field, ``unnest`` turns them into rows.
+
+    Each value row finds its snapshot by ``ctid`` (a TID scan: the row was locked by this
+    transaction's claim, so its address holds) and checks the id as well. Joined on the
+    primary key instead, the planner hashed a sequential scan of the whole table for every
+    chunk (quadratic in the table's size), ``id = ANY(…)`` hint or not.
+    """
     columns = [list(column) for column in zip(*updates)]
-    arrays = ", ".join(f"%s::{cast}[]" for cast in ("uuid", *_PG_CASTS))
+    arrays = ", ".join(f"%s::{cast}[]" for cast in ("uuid", *_PG_CASTS, "tid"))
     sql = f"""
         UPDATE closed_position_wcb_snapshots AS s SET
             horizon_price = v.horizon_price,
@@ -557,13 +593,11 @@ def _write_batch_pg(updates: list[tuple], now: datetime) -> None:
             horizon_reached = v.horizon_reached,
             last_computed_at = %s,
             updated_at = %s
-        FROM unnest({arrays}) AS v(id, {", ".join(_WRITE_FIELDS)})
-        WHERE s.id = v.id AND s.id = ANY(%s::uuid[]) AND NOT s.horizon_reached
+        FROM unnest({arrays}) AS v(id, {", ".join(_WRITE_FIELDS)}, tid)
+        WHERE s.ctid = v.tid AND s.id = v.id AND NOT s.horizon_reached
     """
-    # ``s.id = ANY(…)`` lets the planner fetch the chunk's rows by primary key; with the join alone it
-    # hashes a sequential scan of the whole table for every chunk (quadratic in the pending rows).
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, now, *columns, columns[0]])
+        cursor.execute(sql, [now, now, *columns])
 
 
 def _write_batch_portable(updates: list[tuple], now: datetime) -> None:
@@ -587,9 +621,3 @@ def _write_batch_portable(updates: list[tuple], now: datetime) -> None:
     """
     with connection.cursor() as cursor:
         cursor.executemany(sql, prepped)
-
-
-def _forget_cached(position_ids: list) -> None:
-    """Drop the cached in-progress trajectories of rows just finalized (best effort, no query)."""
-    if position_ids:
-        forget_trajectories(position_ids)

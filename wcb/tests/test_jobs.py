@@ -357,16 +357,16 @@ def test_a_batch_killed_mid_way_resumes_after_its_last_commit(market, record, qu
         record()
     queued()
     monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
-    real = jobs._forget_cached
+    real = jobs._compute_batch
     calls = []
 
-    def dies_after_first_chunk(ids):
-        calls.append(ids)
-        if len(calls) == 1:
+    def dies_in_the_second_chunk(*args):
+        calls.append(args)
+        if len(calls) == 2:  # the first chunk has committed; the second one's transaction dies open
             raise SystemExit("worker lost")  # not an Exception: nothing gets marked failed, like a kill
-        real(ids)
+        return real(*args)
 
-    monkeypatch.setattr(jobs, "_forget_cached", dies_after_first_chunk)
+    monkeypatch.setattr(jobs, "_compute_batch", dies_in_the_second_chunk)
     (pk,) = _batch_ids()
     with pytest.raises(SystemExit):
         jobs.run_batch(pk, worker="w1@test")

@@ -284,7 +284,8 @@ def test_a_cache_that_raises_is_a_miss_not_an_error(api, finalized, wcb_on, monk
     assert fetches == ["ACME"]
 
 
-def test_finalizing_drops_the_in_progress_cache_entry(api, market, record, wcb_on, cache_sets):
+def test_finalizing_switches_the_render_to_the_final_entry(api, market, record, wcb_on, cache_sets):
+    """The job leaves the cache alone: the in-progress entry is never read for a finalized row (it expires)."""
     from django.core.cache import cache
 
     position = record()
@@ -292,9 +293,11 @@ def test_finalizing_drops_the_in_progress_cache_entry(api, market, record, wcb_o
     key, ttl = cache_sets[0]
     assert ttl == 3600 and cache.get(key) is not None and pending["snapshot"]["horizon_reached"] is False
     jobs.run_manual("eod", now=as_of(APR15))
-    assert cache.get(key) is None
-    assert api.get(URL.format(position.id)).json()["snapshot"]["horizon_reached"] is True
+    final = api.get(URL.format(position.id)).json()
+    assert final["snapshot"]["horizon_reached"] is True and final["metadata"]["horizon_reached"] is True
+    assert final["snapshot"]["would_have_pnl"] is not None
     assert cache_sets[-1] == (f"wcb_trajectory:{position.id}:final", None)  # the final entry, no day in its key
+    assert api.get(URL.format(position.id)).json() == final  # served from it
 
 
 def test_alpaca_5xx_with_nothing_cached_is_503_end_to_end(api, finalized, wcb_on, settings):
