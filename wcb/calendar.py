@@ -100,10 +100,16 @@ def effective_first_session(closed_at: datetime) -> date:
     that session's close (pre-market included); otherwise (after the close, weekend,
     holiday) the next session.
     """
+    return close_day_and_first_session(closed_at)[1]
+
+
+def close_day_and_first_session(closed_at: datetime) -> tuple[date, date]:
+    """(the New York date of ``closed_at``, :func:`effective_first_session`), from one time-zone conversion."""
     local_day = _aware(closed_at).astimezone(NEW_YORK).date()
-    if is_session(local_day) and closed_at < session_close_utc(local_day):
-        return local_day
-    return next_session(local_day)
+    cal = _cal()
+    if local_day in cal.set and closed_at < cal.closes[local_day]:
+        return local_day, local_day
+    return local_day, next_session(local_day)
 
 
 def month_last_session(session: date) -> date:

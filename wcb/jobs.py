@@ -60,7 +60,8 @@ from raxx.metrics import WCB_ROWS
 
 from . import calendar as nyse
 from . import market_data
-from .compute import OPTION_ASSET_TYPES, PositionInput, actual_pnl, compute, horizon_factors, would_have_pnl
+from .compute import (OPTION_ASSET_TYPES, PositionInput, actual_pnl_of, compute, horizon_factors,
+                      would_have_pnl_of)
 from .models import HORIZON_EOD, HORIZON_EOM, WcbJobBatch, WcbJobRun, WcbSnapshot
 
 logger = logging.getLogger("wcb.jobs")
@@ -77,8 +78,6 @@ _ROW_FIELDS = ("id", "symbol", "asset_type", "position_size_signed", "cost_basis
 _ID, _SYMBOL = 0, 1
 _WRITE_FIELDS = ("horizon_price", "horizon_timestamp_utc", "would_have_pnl", "actual_pnl", "delta_pnl",
                  "dividends_in_window", "split_ratio_applied", "data_source", "spinoff_detected", "horizon_reached")
-_PG_CASTS = ("numeric", "timestamptz", "numeric", "numeric", "numeric", "numeric", "numeric", "varchar", "boolean",
-             "boolean")
 
 
 @dataclass
@@ -495,33 +494,29 @@ def _compute_batch(rows: list[tuple], data: dict, now: datetime, memo: dict):
     """Compute each row; the market side (horizon bar, splits, dividends) once per window.
 
     Rows with the same symbol, close-date, first session, horizon and kind (equity or
-    option) share everything but their own arithmetic, so ``compute`` runs for the
-    first of them and the others get actual / would-have / delta from the same
-    formulas (``compute.actual_pnl``, ``compute.would_have_pnl``) with their numbers.
+    option) share everything but their own arithmetic, so ``compute`` runs once per
+    window (memoised across the batch's chunks) and every row gets actual / would-have /
+    delta from the same formulas (``compute.actual_pnl_of``, ``compute.would_have_pnl_of``)
+    with its own numbers: no per-row PositionInput, no per-row window.
     """
     updates = []
     finalized = pending = failed = 0
     for row in rows:
         sid, symbol, asset_type, quantity, cost, close, commission, mult, closed_at, horizon = row[:10]
         tid = row[10:]  # PostgreSQL: (ctid,), carried to the UPDATE
-        p = PositionInput(symbol=symbol, asset_type=asset_type, quantity=quantity, cost_basis=cost,
-                          close_price=close, close_commission=commission, multiplier=mult, closed_at=closed_at,
-                          horizon=horizon)
         try:
-            key = (symbol, closed_at.astimezone(nyse.NEW_YORK).date(), nyse.effective_first_session(closed_at),
-                   horizon, asset_type in OPTION_ASSET_TYPES)
-            template = memo.get(key)
-            if template is None:
-                result = compute(p, data[symbol], as_of=now)
-                factors = (horizon_factors(p, data[symbol], result.horizon_session)
-                           if result.would_have_pnl is not None else None)
-                memo[key] = template = (result, factors)
-                actual, would, delta = result.actual_pnl, result.would_have_pnl, result.delta_pnl
-            else:
-                result, factors = template
-                actual = actual_pnl(p)
-                would = would_have_pnl(p, result.horizon_price, *factors) if factors else None
-                delta = would - actual if would is not None else None
+            key = (symbol, *nyse.close_day_and_first_session(closed_at), horizon, asset_type in OPTION_ASSET_TYPES)
+            window = memo.get(key)
+            if window is None:
+                p = PositionInput(symbol=symbol, asset_type=asset_type, quantity=quantity, cost_basis=cost,
+                                  close_price=close, close_commission=commission, multiplier=mult,
+                                  closed_at=closed_at, horizon=horizon)
+                window = memo[key] = _window(p, data[symbol], now)
+            result, factors, fits = window
+            actual = actual_pnl_of(close, cost, quantity, mult, commission)
+            would = (would_have_pnl_of(result.horizon_price, *factors, cost, quantity, mult, commission)
+                     if factors else None)
+            delta = would - actual if would is not None else None
         except nyse.NoTradingDay as exc:  # revision §12: "no next trading day" skips the row, ERROR
             logger.error("wcb: snapshot %s (%s): no next trading day (%s); skipped", sid, symbol, exc)
             failed += 1
@@ -533,8 +528,7 @@ def _compute_batch(rows: list[tuple], data: dict, now: datetime, memo: dict):
         if result.held_dividend_ex_date is not None:  # revision §12: the one-session dividend lag, WARNING
             logger.warning("wcb: snapshot %s (%s) held open: a dividend went ex on %s, its horizon session; "
                            "re-evaluated after the next session", sid, symbol, result.held_dividend_ex_date.isoformat())
-        if not _fits_columns(result.horizon_price, would, actual, delta, result.dividends_in_window,
-                             result.split_ratio_applied):
+        if not (fits and _fits_row(would, actual, delta)):
             logger.error("wcb: snapshot %s (%s) has values beyond the column precisions; left pending", sid, symbol)
             failed += 1
             continue
@@ -551,13 +545,26 @@ def _compute_batch(rows: list[tuple], data: dict, now: datetime, memo: dict):
     return updates, (finalized, pending, failed)
 
 
-# horizon_price, would_have_pnl, actual_pnl, delta_pnl, dividends_in_window, split_ratio_applied
-_LIMITS = (Decimal(10) ** 6, Decimal(10) ** 8, Decimal(10) ** 8, Decimal(10) ** 8, Decimal(10) ** 6, Decimal(10) ** 4)
+def _window(p: PositionInput, data, now: datetime) -> tuple:
+    """(the window's result, its r/D factors or None when there is no would-have, whether its own values fit)."""
+    result = compute(p, data, as_of=now)
+    factors = horizon_factors(p, data, result.horizon_session) if result.would_have_pnl is not None else None
+    fits = _fits(result.horizon_price, _PRICE_LIMIT) and _fits(result.dividends_in_window, _DIVIDENDS_LIMIT) and \
+        _fits(result.split_ratio_applied, _RATIO_LIMIT)
+    return result, factors, fits
 
 
-def _fits_columns(*values) -> bool:
-    """A value too wide for its NUMERIC column would fail the whole chunk's UPDATE."""
-    return all(value is None or abs(value) < limit for value, limit in zip(values, _LIMITS))
+# The NUMERIC columns' bounds (design §3.1): a value too wide would fail the whole chunk's UPDATE.
+_PRICE_LIMIT, _PNL_LIMIT, _DIVIDENDS_LIMIT, _RATIO_LIMIT = Decimal(10) ** 6, Decimal(10) ** 8, Decimal(10) ** 6, \
+    Decimal(10) ** 4
+
+
+def _fits(value, limit: Decimal) -> bool:
+    return value is None or abs(value) < limit
+
+
+def _fits_row(would, actual, delta) -> bool:
+    return _fits(would, _PNL_LIMIT) and _fits(actual, _PNL_LIMIT) and _fits(delta, _PNL_LIMIT)
 
 
 def _write_batch(updates: list[tuple], now: datetime) -> None:
@@ -572,13 +579,18 @@ def _write_batch(updates: list[tuple], now: datetime) -> None:
 def _write_batch_pg(updates: list[tuple], now: datetime) -> None:
     """One statement for the chunk: a column of values per field, ``unnest`` turns them into rows.
 
-    Each value row finds its snapshot by ``ctid`` (a TID scan: the row was locked by this
-    transaction's claim, so its address holds) and checks the id as well. Joined on the
-    primary key instead, the planner hashed a sequential scan of the whole table for every
-    chunk (quadratic in the table's size), ``id = ANY(…)`` hint or not.
+    Each value row finds its snapshot by ``ctid`` (the row was locked by this transaction's
+    claim, so its address holds) and checks the id as well. The planner prices a random heap
+    fetch at several sequential pages, so on a table of some 100k rows it hashed a sequential
+    scan of the whole table for every chunk (whether joined on ``id``, with or without an
+    ``id = ANY(…)`` hint, or on ``ctid``): quadratic in the table's size. ``enable_seqscan``
+    off for this transaction leaves it the TID scan, about one page visit per row.
+
+    The arrays travel as text literals built here: psycopg's client-side quoting of a
+    1,000-element array (a regular expression per element) cost more than the UPDATE.
     """
-    columns = [list(column) for column in zip(*updates)]
-    arrays = ", ".join(f"%s::{cast}[]" for cast in ("uuid", *_PG_CASTS, "tid"))
+    columns = [_pg_array(column, kind) for column, kind in zip(zip(*updates), _PG_ARRAYS)]
+    arrays = ", ".join(f"%s::{kind}[]" for kind in _PG_ARRAYS)
     sql = f"""
         UPDATE closed_position_wcb_snapshots AS s SET
             horizon_price = v.horizon_price,
@@ -597,7 +609,27 @@ def _write_batch_pg(updates: list[tuple], now: datetime) -> None:
         WHERE s.ctid = v.tid AND s.id = v.id AND NOT s.horizon_reached
     """
     with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(sql, [now, now, *columns])
+
+
+# The PostgreSQL type of each column of an update tuple: id, the _WRITE_FIELDS, the row's ctid.
+_PG_ARRAYS = ("uuid", "numeric", "timestamptz", "numeric", "numeric", "numeric", "numeric", "numeric", "text",
+              "boolean", "boolean", "tid")
+
+
+def _quoted(value) -> str:  # a tid is "(page,item)"; text may hold any character
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_PG_FORMAT = {"boolean": lambda value: "t" if value else "f", "timestamptz": datetime.isoformat, "text": _quoted,
+              "tid": _quoted, "uuid": str, "numeric": str}  # Decimal's str is a valid numeric literal
+
+
+def _pg_array(values, kind: str) -> str:
+    """A PostgreSQL array literal, ``{a,b,NULL}``, for one column of the chunk."""
+    fmt = _PG_FORMAT[kind]
+    return "{" + ",".join(["NULL" if value is None else fmt(value) for value in values]) + "}"
 
 
 def _write_batch_portable(updates: list[tuple], now: datetime) -> None:
