@@ -19,9 +19,17 @@ For render rows it is the median time relative to the raw SQL read.
   2 vs 20 rows per symbol — they grow with batches (rows / 1,000), never per symbol or per row.
 - render: GET /api/positions/{id}/what-could-have-been cached vs uncached (cache cleared
   before each call), against a raw SQL read of the same snapshot row.
+- worker memory: a fresh process loads the WSGI app and answers ``GET /api/me`` (URLconf,
+  DRF, auth loaded), then renders one position uncached, with an empty trajectory cache and
+  an empty calendar cache file directory (the worst first render); ``rss_before_mb`` /
+  ``rss_after_mb`` are its VmRSS around that render, ``growth_mb`` the difference, and
+  ``pandas`` whether the render imported it. The goal is growth ≤ 10 MB.
 """
 
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -222,6 +230,10 @@ def _render_rows(customer, symbols) -> list[dict]:
 
     raw_m = harness.measure(raw, repeat=300, warmup=30)
     base = raw_m["median_us"]
+    token = issue_dev_token(sub=customer.id, tier="pro_plus")
+    from django.conf import settings
+
+    memory = _worker_memory_row(url, token, key, settings.MARKET_DATA_FIXTURES_DIR)
     return [
         {"case": "render, cached trajectory", "median_us": cached["median_us"], "p95_us": cached["p95_us"],
          "queries": cached_q, "ratio": round(cached["median_us"] / base, 1)},
@@ -229,7 +241,58 @@ def _render_rows(customer, symbols) -> list[dict]:
          "p95_us": uncached_m["p95_us"], "queries": uncached_q, "ratio": round(uncached_m["median_us"] / base, 1)},
         {"case": "raw SQL read of the snapshot row (baseline)", "median_us": base, "p95_us": raw_m["p95_us"],
          "queries": 1, "ratio": 1.0},
+        memory,
     ]
+
+
+_WORKER_PROBE = r"""
+import json, os, sys, time
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+from django.core.wsgi import get_wsgi_application
+
+get_wsgi_application()
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
+
+settings.WCB_CALENDAR_CACHE_DIR = os.environ["BENCH_CALENDAR_DIR"]
+client = Client(HTTP_AUTHORIZATION="Bearer " + os.environ["BENCH_TOKEN"])
+assert client.get("/api/me").status_code == 200
+cache.delete(os.environ["BENCH_CACHE_KEY"])
+before = rss_mb()
+start = time.perf_counter()
+status = client.get(os.environ["BENCH_URL"]).status_code
+seconds = time.perf_counter() - start
+print(json.dumps({"status": status, "before": before, "after": rss_mb(), "seconds": seconds,
+                  "pandas": "pandas" in sys.modules}))
+"""
+
+
+def _worker_memory_row(url: str, token: str, cache_key: str, fixtures: str) -> dict:
+    """RSS of a fresh worker process around its first uncached WCB render (see the module docstring)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {"case": "worker RSS, first uncached render", "queries": "", "ratio": "needs PostgreSQL"}
+    db = connection.settings_dict
+    login = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "raxx.settings_test", "MARKET_DATA_PROVIDER": "fixture",
+           "MARKET_DATA_FIXTURES_DIR": fixtures, "BENCH_TOKEN": token, "BENCH_URL": url, "BENCH_CACHE_KEY": cache_key,
+           "DATABASE_URL": f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    with tempfile.TemporaryDirectory() as calendar_dir:
+        env["BENCH_CALENDAR_DIR"] = calendar_dir
+        done = subprocess.run([sys.executable, "-c", _WORKER_PROBE], cwd=harness.ROOT, env=env, capture_output=True,
+                              text=True, timeout=300, check=True)
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    assert probe["status"] == 200, probe
+    return {"case": "worker RSS, first uncached render (fresh process)", "rss_before_mb": round(probe["before"], 1),
+            "rss_after_mb": round(probe["after"], 1), "growth_mb": round(probe["after"] - probe["before"], 1),
+            "pandas": probe["pandas"], "median_us": round(probe["seconds"] * 1e6), "ratio": ""}
 
 
 def run() -> list[dict]:
