@@ -118,15 +118,21 @@ def wcb_setting_update(*, customer: Customer, tracking_horizon: str) -> str:
     return tracking_horizon
 
 
-def wcb_tier_observe(*, customer: Customer, tier: str | None) -> None:
+UNREAD = object()  # wcb_tier_observe(seen=...) not given: the service reads the row itself
+
+
+def wcb_tier_observe(*, customer: Customer, tier: str | None, seen=UNREAD) -> None:
     """Remember when this customer was last seen paid, and since when free.
 
-    One SELECT on the hot path; a write only when the picture changed (first
-    sighting, a switch between paid and free, or a day-old paid sighting).
+    One SELECT on the hot path (none when the caller read the row in its own query and
+    passes it as ``seen``: ``{"free_since", "last_paid_seen_at"}``, or None for no row);
+    a write only when the picture changed (first sighting, a switch between paid and free,
+    or a day-old paid sighting).
     """
     now = timezone.now()
     paid = tier in PAID_TIERS
-    seen = WcbTierObservation.objects.filter(customer=customer).values("free_since", "last_paid_seen_at").first()
+    if seen is UNREAD:
+        seen = WcbTierObservation.objects.filter(customer=customer).values("free_since", "last_paid_seen_at").first()
     if seen is None:
         try:
             with transaction.atomic():
