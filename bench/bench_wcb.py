@@ -18,7 +18,9 @@ For render rows it is the median time relative to the raw SQL read.
 - query growth: the job's queries at 1k / 10k / 100k rows (500 symbols) and at
   2 vs 20 rows per symbol — they grow with batches (rows / 1,000), never per symbol or per row.
 - render: GET /api/positions/{id}/what-could-have-been cached vs uncached (cache cleared
-  before each call), against a raw SQL read of the same snapshot row.
+  before each call), against a raw SQL read of the same snapshot row; and the WCB code's own
+  share of a cached render (its one query, the tier sighting, the cached body: what is left
+  once the request path's authentication and flags are taken out).
 - worker memory: a fresh process loads the WSGI app and answers ``GET /api/me`` (URLconf,
   DRF, auth loaded), then renders one position uncached, with an empty trajectory cache and
   an empty calendar cache file directory (the worst first render); ``rss_before_mb`` /
@@ -197,8 +199,10 @@ def _render_rows(customer, symbols) -> list[dict]:
     from waffle.models import Flag
 
     from raxx.tokens import issue_dev_token
+    from wcb import selectors
     from wcb.models import WcbSnapshot
     from wcb.selectors import trajectory_cache_key
+    from wcb.services import wcb_tier_observe
 
     Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=True)
     snap = WcbSnapshot.objects.filter(horizon_reached=True).select_related("position").first()
@@ -210,6 +214,14 @@ def _render_rows(customer, symbols) -> list[dict]:
 
     cached = harness.measure(lambda: client.get(url), repeat=200, warmup=20)
     cached_q = harness.count_queries(lambda: client.get(url))
+
+    def wcb_part():  # what the WCB code adds to a cached render: its one query, the sighting, the cached body
+        found = selectors.render_row(customer=customer, position_id=str(snap.position_id))
+        wcb_tier_observe(customer=customer, tier="pro_plus", seen=found.sighting)
+        selectors.wcb_render(snapshot=found.snapshot, horizon=None, tier="pro_plus")
+
+    part = harness.measure(wcb_part, repeat=200, warmup=20)
+    part_q = harness.count_queries(wcb_part)
 
     def uncached():
         cache.delete(key)
@@ -237,6 +249,8 @@ def _render_rows(customer, symbols) -> list[dict]:
     return [
         {"case": "render, cached trajectory", "median_us": cached["median_us"], "p95_us": cached["p95_us"],
          "queries": cached_q, "ratio": round(cached["median_us"] / base, 1)},
+        {"case": "render, cached: the WCB part only (no HTTP, auth, flags)", "median_us": part["median_us"],
+         "p95_us": part["p95_us"], "queries": part_q, "ratio": round(part["median_us"] / base, 1)},
         {"case": "render, uncached (recompute from fixtures)", "median_us": uncached_m["median_us"],
          "p95_us": uncached_m["p95_us"], "queries": uncached_q, "ratio": round(uncached_m["median_us"] / base, 1)},
         {"case": "raw SQL read of the snapshot row (baseline)", "median_us": base, "p95_us": raw_m["p95_us"],

@@ -15,14 +15,18 @@ One run, in order:
 4. A batch fetches its symbols' market data outside any transaction (slow I/O
    must not hold row locks). A provider failure (``MarketDataUnavailable``)
    leaves that symbol's rows pending for the next run (revision §12).
-5. Rows are processed in keyset chunks of ``BATCH_SIZE``. Each chunk is one short
+5. Rows are processed in keyset chunks of ``BATCH_SIZE``, in (symbol, id) order
+   inside the batch's symbol range (one range scan of ``idx_wcb_pending_symbol``
+   per chunk, from the cursor). Each chunk is one short
    transaction: the batch row is locked (two deliveries of the same task take
    turns), ``SELECT … FOR UPDATE SKIP LOCKED`` claims the rows (a concurrent run
    skips them instead of waiting, so no row is computed twice), the computation
    runs in memory (once per window — symbol, close-date, first session,
    horizon — then each row's own arithmetic), one set-based
-   ``UPDATE … FROM unnest(…)`` writes the chunk (PostgreSQL; one ``executemany``
-   on SQLite), and the batch row's cursor and counts move in the same commit.
+   ``UPDATE … FROM unnest(…)`` writes the chunk, finding its rows by ``ctid``
+   (PostgreSQL; one ``executemany`` on SQLite), and the batch row's cursor and
+   counts move in the same commit. The trajectory cache is left alone: a
+   finalized row is rendered from its final entry, written only once it is final.
    Every write also says ``AND NOT horizon_reached``: re-running a job never
    changes a finalized row.
 6. The batch that finishes last (under a lock on the run row) adds the batches'
@@ -30,7 +34,7 @@ One run, in order:
 
 Safe under redelivery (``acks_late`` + ``reject_on_worker_lost``): a worker
 killed mid-batch loses only its open transaction; the redelivered task resumes
-after the batch's ``last_pk`` and its counts were committed with the rows. A
+after the batch's cursor (``last_symbol``, ``last_pk``) and its counts were committed with the rows. A
 plan task killed before dispatching is redelivered, finds its run ``running``
 and dispatches the unfinished batches again (a duplicate batch task is a no-op).
 
@@ -609,7 +613,9 @@ def _write_batch_pg(updates: list[tuple], now: datetime) -> None:
         WHERE s.ctid = v.tid AND s.id = v.id AND NOT s.horizon_reached
     """
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
+        # Both for this transaction only. synchronous_commit: a chunk lost in a crash leaves its rows and the
+        # batch cursor as they were (one transaction), so the redelivered batch redoes it; no commit waits on disk.
+        cursor.execute("SELECT set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)")
         cursor.execute(sql, [now, now, *columns])
 
 

@@ -141,12 +141,11 @@ def wcb_tier_observe(*, customer: Customer, tier: str | None, seen=UNREAD) -> No
         except IntegrityError:  # a concurrent request recorded the first sighting
             pass
         return
-    rows = WcbTierObservation.objects.filter(customer=customer)
     if paid and (seen["free_since"] is not None or seen["last_paid_seen_at"] is None
                  or seen["last_paid_seen_at"] < now - timedelta(days=1)):
-        rows.update(free_since=None, last_paid_seen_at=now)
+        WcbTierObservation.objects.filter(customer=customer).update(free_since=None, last_paid_seen_at=now)
     elif not paid and seen["free_since"] is None:
-        rows.filter(free_since__isnull=True).update(free_since=now)
+        WcbTierObservation.objects.filter(customer=customer, free_since__isnull=True).update(free_since=now)
 
 
 def wcb_retention_prune(*, now: datetime | None = None) -> int:

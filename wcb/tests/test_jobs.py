@@ -79,9 +79,9 @@ def _queries_for_run(rows: int, record, symbols=("ACME",)) -> int:
 
 
 # Measured (savepoints included, as tests run in a transaction). PostgreSQL's chunk has one statement more:
-# SET LOCAL enable_seqscan = off before its UPDATE (the TID scan, see jobs._write_batch_pg).
+# set_config(enable_seqscan off, synchronous_commit off) before its UPDATE (see jobs._write_batch_pg).
 _PG = 1 if connection.vendor == "postgresql" else 0
-RUN_QUERIES = 21 + _PG  # ledger row + grouped count + batch rows, one batch task with one chunk, the ledger sum, the job-run record
+RUN_QUERIES = 21 + _PG  # ledger row, grouped count, batch rows, one task with one chunk, ledger sum, job-run record
 CHUNK_QUERIES = 6 + _PG  # savepoint, batch-row lock, SKIP LOCKED claim, one UPDATE, batch counters, release
 TASK_QUERIES = 13 + _PG  # one more batch task: load, attempt, one chunk, done, the "last one?" check
 
