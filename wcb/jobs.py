@@ -381,7 +381,7 @@ def _work(batch: WcbJobBatch, run: WcbJobRun, *, snapshot_ids, progress) -> None
     data, newly_failed = _fetch(wanted, run.job, progress)
     if newly_failed:
         _record_failed_symbols(batch.pk, newly_failed, planned, base)
-    rows_qs = _chunk_rows(base, sorted(data))
+    rows_qs = _chunk_rows(base, [symbol for symbol, _, _ in batch.symbols if symbol in data])
     memo: dict = {}
     while data:
         with transaction.atomic():
@@ -410,8 +410,10 @@ def _work(batch: WcbJobBatch, run: WcbJobRun, *, snapshot_ids, progress) -> None
 def _chunk_rows(base, symbols: list[str]):
     """A batch's pending rows in (symbol, id) order: one range of ``idx_wcb_pending_symbol``.
 
-    The bounds on ``symbol`` keep each chunk's index scan inside the batch's own symbols (a
-    batch's symbols are contiguous in the plan's order), so a chunk reads about its own rows,
+    ``symbols`` come in the plan's order, the database's (its collation, not Python's: with a
+    linguistic collation "BRK.B" sorts after "BRKA"), so the first and last bound the range.
+    The bounds keep each chunk's index scan inside the batch's own symbols (a batch's symbols
+    are contiguous in the plan's order), so a chunk reads about its own rows,
     never the rows of other batches or the index entries of rows finalized before it. On
     PostgreSQL each row also carries its ``ctid``: the UPDATE finds the rows this transaction
     has locked by their physical address (a locked row cannot move), not by a join on the key.
