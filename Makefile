@@ -38,8 +38,9 @@ test: venv
 schema: venv
 	$(PY) manage.py spectacular --format openapi-json --validate --fail-on-warn --file openapi.json
 
+# All benches, one summary table, and the README's table regenerated; BENCH=platform runs one (README untouched).
 bench: venv
-	$(PY) bench/run_all.py $(BENCH)
+	$(PY) bench/run_all.py $(if $(BENCH),$(BENCH),--readme)
 
 # gunicorn (2 sync workers, production settings) under wrk, per route vs a plain view (bench/load.py).
 # DATABASE_URL: a PostgreSQL server (a scratch database is created and dropped); REDIS_URL: your Redis db.

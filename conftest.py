@@ -11,11 +11,11 @@ import threading
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
 from raxx.models import Customer
+from raxx.tests.helpers import clear_cache
 from raxx.tokens import issue_dev_token
 
 # pytest-django's live_server binds here (a free ephemeral port), never a public address.
@@ -75,9 +75,9 @@ def _responses_match_the_schema(request, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 def make_customer(email: str | None = None) -> Customer:

@@ -92,5 +92,10 @@ def run() -> list[dict]:
              "ratio": timings[r["variant"]]["median_us"] / base} for r in rows]
 
 
+def summary(rows: list[dict]) -> list[dict]:
+    ours, raw = rows[0], rows[-1]
+    return [harness.goal(f"journal: insights, {ours['trades']:,} trades", f"{ours['median_ms']:.1f} ms, "
+                         f"{ours['queries']} queries", f"raw SQL {raw['median_ms']:.1f} ms", ours["ratio"], "", None)]
+
 if __name__ == "__main__":
     harness.main(TITLE, run)

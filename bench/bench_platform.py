@@ -53,5 +53,12 @@ def run() -> list[dict]:
     return rows
 
 
+def summary(rows: list[dict]) -> list[dict]:
+    base, auth = rows[0], rows[-1]
+    return [harness.goal("platform: authenticated, flag-checked request (in-process)",
+                         f"{auth['median_us']:,.0f} µs, {auth['queries']} queries",
+                         f"plain Django view {base['median_us']:,.0f} µs", auth["ratio"], "≤ 3×",
+                         auth["ratio"] <= 3)]
+
 if __name__ == "__main__":
     harness.main(TITLE, run)

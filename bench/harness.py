@@ -25,18 +25,33 @@ def setup_django() -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "raxx.settings_test")
+    import logging
+
     import django
 
+    os.environ.setdefault("LOG_FORMAT", "json")  # as in production
+    # Thousands of requests a minute from one customer: the limits are counted (their cost is measured)
+    # but never reached, so every measured request is the real answer, not a 429.
+    for name in ("THROTTLE_CUSTOMER", "THROTTLE_CUSTOMER_WRITES", "THROTTLE_ANONYMOUS"):
+        os.environ.setdefault(name, "100000000/min")
     django.setup()
+    # Log lines are still built and written, as in production, but to /dev/null: a bench prints its table only.
+    devnull = open(os.devnull, "w")  # noqa: SIM115 (open for the life of the process)
+    for logger in [logging.getLogger(), *(logging.getLogger(n) for n in logging.root.manager.loggerDict)]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(devnull)
 
 
 @contextmanager
 def scratch_database():
     """A freshly migrated throwaway database (test_<name>), dropped afterwards."""
+    from django.core.cache import caches
     from django.db import connection
 
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    caches["default"].clear()  # REDIS_URL is the bench's own db, as for the tests: nothing of an earlier bench
     try:
         yield connection
     finally:
@@ -88,3 +103,17 @@ def main(title: str, run: Callable[[], list[dict]]) -> None:
     setup_django()
     with scratch_database():
         print_table(title, run())
+
+
+def goal(path: str, value: str, baseline: str, ratio: float | None, target: str, met: bool | None) -> dict:
+    """One line of ``make bench``'s summary table: what was measured against what, and the goal."""
+    return {"path": path, "measured": value, "baseline (same run)": baseline,
+            "ratio": "" if ratio is None else round(ratio, 2), "goal": target,
+            "met": "" if met is None else ("yes" if met else "NO")}
+
+
+def markdown(rows: list[dict]) -> str:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_fmt(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)

@@ -107,6 +107,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
     env.update({
         "DJANGO_SETTINGS_MODULE": "raxx.settings", "DJANGO_DEBUG": "0",
+        "DJANGO_SSL_REDIRECT": "0",  # plain HTTP on loopback (production TLS is the proxy's)
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48), "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
         "BETA_TOKEN_SECRET": secrets.token_urlsafe(48), "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": f"postgres://{auth}{dsn['host']}:{dsn['port']}/{scratch}", "REDIS_URL": redis_url,

@@ -16,13 +16,23 @@ Invariant (keep it when optimising the flag read path):
    is reported loudly, never silent).
 
 So a process that cannot reach the cache cannot change a flag (``FlagCacheUnreachable``),
-and a process whose reads fail reads the database. The cost per flag check is the
-same single round trip as waffle's plain GET (two keys instead of one).
+and a process whose reads fail reads the database.
+
+A request reads every registered flag at once: ``read_batch`` is one MGET of the
+generation and each flag's entries (waffle's flag, users and groups keys), and while
+``using(batch)`` is active (``flags.registry.flag_is_on``) waffle's reads of those keys
+are answered from it. The batch lives on its request only (invariant 2 holds per request:
+a change applies on the next one). raxx/request_cache.py folds this MGET into the one that
+reads the customer's row.
 """
 
 import logging
 import threading
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import caches
@@ -35,6 +45,84 @@ GENERATION_KEY = "flags:generation"
 
 class FlagCacheUnreachable(RuntimeError):
     """The flag cache did not confirm an invalidation."""
+
+
+_MISS = object()
+
+
+@dataclass
+class Batch:
+    """One request's view of the flag cache: the generation and every registered flag's entries
+    read with it (``_MISS`` where absent or of another generation)."""
+
+    generation: str | None
+    values: dict = field(default_factory=dict)
+
+
+_batch: ContextVar[Batch | None] = ContextVar("flags_batch", default=None)
+
+
+# waffle's settings naming a flag's three cache keys, after its CACHE_PREFIX (a tuple, not string
+# literals: flags.checks reads every quoted FLAG_* word as a flag name)
+_KEY_SETTINGS = ("CACHE_PREFIX", *(f"FLAG_{name}" for name in ("CACHE_KEY", "USERS_CACHE_KEY", "GROUPS_CACHE_KEY")))
+
+
+def batch_keys() -> list[str]:
+    """The generation and, for every flag in the registry, the keys waffle reads to evaluate it."""
+    from waffle.utils import get_setting
+
+    return _batch_keys(tuple(get_setting(name) for name in _KEY_SETTINGS))
+
+
+@lru_cache(maxsize=4)
+def _batch_keys(key_settings: tuple[str, ...]) -> list[str]:  # waffle's keyfmt hashes each key: once per process
+    from waffle.utils import keyfmt
+
+    from .registry import FLAGS
+
+    keys = [GENERATION_KEY]
+    for name in FLAGS:
+        keys += [keyfmt(template, name) for template in key_settings[1:]]
+    return keys
+
+
+def batch_from(keys: list[str], found: dict) -> Batch:
+    """The batch of an MGET of ``keys`` (``batch_keys()``, maybe among others) that answered ``found``."""
+    generation = found.get(GENERATION_KEY)
+    if generation is None:
+        generation = _start_generation(flag_cache().store)
+    values = {}
+    for key in keys:
+        if key == GENERATION_KEY:
+            continue
+        entry = found.get(key)
+        valid = generation is not None and isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation
+        values[key] = entry[1] if valid else _MISS
+    return Batch(generation, values)
+
+
+def read_batch() -> Batch | None:
+    """Every registered flag in one round trip; None when the flag cache is not a GenerationCache."""
+    cache = flag_cache()
+    if not isinstance(cache, GenerationCache):
+        return None
+    keys = batch_keys()
+    try:
+        found = cache.store.get_many(keys)
+    except Exception:  # unreachable cache: every flag is read from the database
+        logger.warning("flag cache unreachable on read; reading flags from the database")
+        found = {}
+    return batch_from(keys, found)
+
+
+@contextmanager
+def using(batch: Batch | None):
+    """Answer waffle's reads of the batch's keys from ``batch`` inside this block."""
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
 
 
 class GenerationCache(BaseCache):
@@ -55,6 +143,11 @@ class GenerationCache(BaseCache):
     # -- reads ---------------------------------------------------------------
     # Keys go to the store as given (the store adds its own prefix); waffle never passes a version.
     def get(self, key, default=None, version=None):
+        batch = _batch.get()
+        if batch is not None and key in batch.values:
+            self._remember(key, batch.generation)
+            value = batch.values[key]
+            return default if value is _MISS else value
         try:
             found = self.store.get_many([GENERATION_KEY, key])
         except Exception:  # unreachable cache: read the database, cache nothing
@@ -62,20 +155,12 @@ class GenerationCache(BaseCache):
             found = {}
         generation = found.get(GENERATION_KEY)
         if generation is None:
-            generation = self._start_generation()
+            generation = _start_generation(self.store)
         self._remember(key, generation)
         entry = found.get(key)
         if generation is not None and isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation:
             return entry[1]
         return default
-
-    def _start_generation(self) -> str | None:
-        """No generation (first use, or evicted): create one; None when the cache is unreachable."""
-        try:
-            self.store.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-            return self.store.get(GENERATION_KEY)
-        except Exception:
-            return None
 
     def _remember(self, key: str, generation: str | None) -> None:
         seen = getattr(self._seen, "keys", None)
@@ -93,6 +178,9 @@ class GenerationCache(BaseCache):
             self.store.set(key, (generation, value), timeout=self._ttl(timeout))
         except Exception:
             return False
+        batch = _batch.get()
+        if batch is not None and key in batch.values and batch.generation == generation:
+            batch.values[key] = value  # the request's next check of this flag needs no database read
         return True
 
     add = set
@@ -116,6 +204,15 @@ class GenerationCache(BaseCache):
 
     def incr(self, key, delta=1, version=None):
         raise NotImplementedError("the flag cache holds no counters")
+
+
+def _start_generation(store: BaseCache) -> str | None:
+    """No generation (first use, or evicted): create one; None when the cache is unreachable."""
+    try:
+        store.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+        return store.get(GENERATION_KEY)
+    except Exception:
+        return None
 
 
 def flag_cache() -> BaseCache:

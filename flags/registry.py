@@ -52,14 +52,29 @@ FLAGS: dict[str, FlagSpec] = {
 
 
 def flag_is_on(request, name: str) -> bool:
-    """Is ``name`` on for this request? Off when in any doubt (fail closed)."""
+    """Is ``name`` on for this request? Off when in any doubt (fail closed).
+
+    Evaluated by waffle once per request and flag; every registered flag's cache entries
+    come from one read per request (``flags.cache.read_batch``, or the request's prefetch in
+    raxx/request_cache.py), never from an earlier request.
+    """
     import waffle
+
+    from .cache import read_batch, using
 
     if name not in FLAGS:
         raise KeyError(f"{name} is not in the flag registry (flags/registry.py)")
     http_request = getattr(request, "_request", request)  # DRF wraps Django's request
+    state = http_request.__dict__
+    seen = state.setdefault("_raxx_flags", {})
+    if name in seen:
+        return seen[name]
     try:
-        return bool(waffle.flag_is_active(http_request, name))
+        if "_raxx_flag_batch" not in state:
+            state["_raxx_flag_batch"] = read_batch()
+        with using(state["_raxx_flag_batch"]):
+            seen[name] = bool(waffle.flag_is_active(http_request, name))
     except Exception:  # a flag store we cannot read means the feature is off
         logger.exception("flag check failed for %s; treating it as off", name)
         return False
+    return seen[name]

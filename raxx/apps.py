@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_delete, pre_save
 from django.utils.module_loading import autodiscover_modules
 
 from .periodic import PeriodicJob
@@ -32,10 +32,14 @@ class RaxxConfig(AppConfig):
     @staticmethod
     def _register_core_customer_data():
         from .customer_data import OnMerge, register, register_cache_keys
-        from .models import AuditEvent, IdempotencyKey, MergeRequest
+        from . import customer_cache
+        from .models import AuditEvent, Customer, IdempotencyKey, MergeRequest
         from .throttling import customer_counter_keys
 
         register_cache_keys("rate_limits", customer_counter_keys)
+        register_cache_keys("customer_row", customer_cache.keys_of)
+        for name, signal in (("pre_save", pre_save), ("pre_delete", pre_delete)):  # never served once changed
+            signal.connect(customer_cache.on_customer_saved, sender=Customer, dispatch_uid=f"customer_cache.{name}")
 
         register(AuditEvent, field="customer", on_merge=OnMerge.KEEP,
                  note="An account's history stays with it; erasure deletes it and leaves one dsr_erased event.")

@@ -24,10 +24,10 @@ class _Counting:
         cache_read(self.metrics_label, value is not _MISSING and value is not None)
         return default if value is _MISSING else value
 
-    def get_many(self, keys, version=None):  # flags/cache.py reads a flag and its generation in one round trip
+    def get_many(self, keys, version=None):  # one round trip: flags and their generation (and the customer row)
         found = super().get_many(keys, version=version)
         for key in keys:
-            cache_read(self.metrics_label, found.get(key) is not None)
+            cache_read("customers" if key.startswith("customer:") else self.metrics_label, found.get(key) is not None)
         return found
 
 

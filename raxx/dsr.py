@@ -33,6 +33,7 @@ from django.db.models import CharField, JSONField, TextField
 from django.utils import timezone
 
 from .audit import audit_log
+from .customer_cache import invalidate_or_refuse
 from .customer_data import CustomerDataRule, cache_keys_of, cascade_children, rules
 from .merge import AccountsRefused, _parse_id, lock_customers
 from .metrics import ACCOUNT_OPERATIONS
@@ -212,6 +213,7 @@ def erase_customer(*, customer_id, actor: str | None = None,
             raise AccountsRefused(
                 "already_erased", f"Account {customer_id} was already erased on {erased.created_at:%Y-%m-%d %H:%M}Z; "
                                   "nothing was changed.")
+        invalidate_or_refuse(customer.pk)  # the next request with its token gets 401, in every process
         result = ErasureResult(customer_id, cache_keys=cache_keys_of(customer))
         todo = rules()
         for index, rule in enumerate(todo, start=1):

@@ -50,6 +50,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .audit import audit_log, current_actor
+from .customer_cache import invalidate_or_refuse
 from .customer_data import CustomerDataRule, Link, OnMerge, cascade_children, rules
 from .metrics import ACCOUNT_OPERATIONS
 from .models import Customer, MergeRequest, normalize_email
@@ -345,6 +346,7 @@ def merge_accounts(*, primary_id, secondary_id, actor: str | None = None, progre
         customers = lock_customers([primary_id, secondary_id])
         consent, request = _consent(request_id, without_consent_reason, primary_id, secondary_id)
         primary, secondary = _validate(customers, primary_id, secondary_id)
+        invalidate_or_refuse(secondary.pk)  # its next request gets 401, in every process (before any change)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('raxx.account_merge', 'on', true)")

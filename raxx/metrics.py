@@ -43,8 +43,9 @@ ACCOUNT_OPERATIONS = Counter("raxx_account_operations_total", "Merges and data-s
                              ["operation"])
 
 
-def cache_read(cache_name: str, hit: bool) -> None:
-    CACHE_REQUESTS.labels(cache_name, "hit" if hit else "miss").inc()
+def cache_read(cache_name: str, hit: bool, count: int = 1) -> None:
+    if count:
+        CACHE_REQUESTS.labels(cache_name, "hit" if hit else "miss").inc(count)
 
 
 def route_name(request) -> str:

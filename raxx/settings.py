@@ -272,6 +272,8 @@ CACHES["flags_store"] = {**CACHES["default"], "BACKEND": {
 }[CACHES["default"]["BACKEND"]]}
 CACHES["flags"] = {"BACKEND": "flags.cache.GenerationCache", "LOCATION": "flags_store"}
 FLAGS_CACHE_TTL = env.int("FLAGS_CACHE_TTL", default=10)
+# The customer row of a request, cached in the same store (raxx/customer_cache.py); bounds the same case.
+CUSTOMER_CACHE_TTL = env.int("CUSTOMER_CACHE_TTL", default=300)
 WAFFLE_CACHE_NAME = "flags"
 WAFFLE_LOG_MISSING_FLAGS = 30  # logging.WARNING
 

@@ -5,13 +5,17 @@ The database and Redis come from the environment exactly as in production
 per-process memory cache is right here: a test run is one process.
 """
 
+import os
+
 from .settings import *  # noqa: F401,F403
 from .settings import CACHES, REDIS_URL
 
 if not REDIS_URL:
     CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "raxx"}}
 else:
-    CACHES["default"]["KEY_PREFIX"] = "raxx-test"
+    # One prefix per pytest-xdist worker: workers sharing a Redis db never see each other's flags,
+    # customer rows or counters (each worker's cache.clear() still flushes the db: give a run its own).
+    CACHES["default"]["KEY_PREFIX"] = f"raxx-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 # The flag store (under flags/cache.py's "flags" alias): the default cache, its reads counted.
 CACHES["flags_store"] = {**CACHES["default"], "BACKEND": CACHES["default"]["BACKEND"].replace(
     "django_redis.cache.RedisCache", "raxx.cache_metrics.CountingRedisCache").replace(

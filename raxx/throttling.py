@@ -29,6 +29,7 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _WARN_EVERY_S = 60
 _last_warning = [0.0]
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+COUNTED = "_raxx_rate_counted"  # (customer id, wait or None): set by raxx/request_cache.py's one round trip
 
 
 @lru_cache(maxsize=32)
@@ -55,10 +56,7 @@ def _redis_counts(keys: list[tuple[str, int]]) -> list[int]:
     from django_redis import get_redis_connection
 
     pipe = get_redis_connection("default").pipeline(transaction=False)
-    for name, period in keys:
-        key = cache.make_key(name)  # the cache's prefix and version, as for every other key
-        pipe.set(key, 0, ex=period, nx=True)
-        pipe.incr(key)
+    queue_counts(pipe, keys)
     return pipe.execute()[1::2]
 
 
@@ -80,6 +78,21 @@ def hit(*limits: tuple[str, str]) -> float | None:
     Returns the seconds to wait when any limit is exceeded, else None (also when the
     cache is unreachable: served, with a warning at most once a minute).
     """
+    keys, windows = counters(limits)
+    try:
+        counts = _redis_counts(keys) if uses_redis() else _cache_counts(keys)
+    except Exception as exc:  # noqa: BLE001 - any cache failure: serve the request
+        _warn_cache_down(exc)
+        return None
+    return longest_wait(windows, counts)
+
+
+def uses_redis() -> bool:
+    return type(caches["default"]).__module__.startswith("django_redis")  # `cache` is a proxy
+
+
+def counters(limits) -> tuple[list[tuple[str, int]], list[tuple[int, float]]]:
+    """For each ``(name, rate)``: the counter's (key, period) in this window, and (allowed, seconds left)."""
     now = time.time()
     keys, windows = [], []
     for name, rate in limits:
@@ -87,14 +100,25 @@ def hit(*limits: tuple[str, str]) -> float | None:
         window = int(now // period)
         keys.append((f"rl:{name}:{window}", period))
         windows.append((count, (window + 1) * period - now))
-    try:
-        redis = type(caches["default"]).__module__.startswith("django_redis")  # `cache` is a proxy
-        counts = _redis_counts(keys) if redis else _cache_counts(keys)
-    except Exception as exc:  # noqa: BLE001 - any cache failure: serve the request
-        _warn_cache_down(exc)
-        return None
+    return keys, windows
+
+
+def longest_wait(windows, counts) -> float | None:
     waits = [wait for (allowed, wait), seen in zip(windows, counts, strict=True) if seen is not None and seen > allowed]
     return max(waits) if waits else None
+
+
+def queue_counts(pipe, keys: list[tuple[str, int]]) -> None:
+    """Add the counters' ``SET NX EX`` + ``INCR`` to a Redis pipeline (its results: every second one)."""
+    for name, period in keys:
+        key = cache.make_key(name)  # the cache's prefix and version, as for every other key
+        pipe.set(key, 0, ex=period, nx=True)
+        pipe.incr(key)
+
+
+def request_limits(request, customer_id) -> list[tuple[str, str]]:
+    limits = customer_limits(customer_id)
+    return limits if request.method in WRITE_METHODS else limits[:1]
 
 
 def client_address(request) -> str:
@@ -135,10 +159,11 @@ class CustomerRateThrottle(BaseThrottle):
         customer = request.user
         if not isinstance(customer, Customer):
             return True  # walkthrough testers and anonymous docs/schema requests
-        limits = customer_limits(customer.pk)
-        if request.method not in WRITE_METHODS:
-            limits = limits[:1]
-        self._wait = hit(*limits)
+        counted = getattr(request, "_request", request).__dict__.get(COUNTED)
+        if counted is not None and counted[0] == customer.pk:  # counted in the request's one cache read
+            self._wait = counted[1]
+        else:
+            self._wait = hit(*request_limits(request, customer.pk))
         return self._wait is None
 
     def wait(self) -> float | None:

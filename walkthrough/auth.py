@@ -15,6 +15,7 @@ from raxx.auth import bearer_credentials
 from raxx.errors import INVALID_TOKEN, ApplicationError
 
 from .models import WalkthroughProgress
+from .selectors import progress_for_token
 from .tokens import signature_ok, token_hash
 
 
@@ -57,8 +58,7 @@ class WalkthroughTokenAuthentication(BaseAuthentication):
             _refuse()
         if not signature_ok(raw):
             _refuse()
-        progress = (WalkthroughProgress.objects.select_related("program")
-                    .filter(token_hash=token_hash(raw)).first())
+        progress = progress_for_token(token_hash=token_hash(raw))
         if progress is None or timezone.now() > token_expires_at(progress):
             _refuse()
         return Tester(progress), None

@@ -78,13 +78,16 @@ def test_admin_change_with_the_cache_unreachable_shows_an_error_and_writes_nothi
 def test_reads_with_the_cache_unreachable_come_from_the_database(rf):
     from flags.registry import flag_is_on
 
+    def request():  # a flag is evaluated once per request: each check here is a request of its own
+        made = rf.get("/")
+        made.user = None
+        return made
+
     Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=True)  # no signal: nobody could invalidate
-    request = rf.get("/")
-    request.user = None
     with override_settings(CACHES=unreachable_redis_caches()):
-        assert flag_is_on(request, "FLAG_WCB_ENABLED") is True
+        assert flag_is_on(request(), "FLAG_WCB_ENABLED") is True
         Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=False)
-        assert flag_is_on(request, "FLAG_WCB_ENABLED") is False
+        assert flag_is_on(request(), "FLAG_WCB_ENABLED") is False
 
 
 def test_an_entry_read_before_a_change_committed_is_never_served_after_it():
@@ -125,19 +128,36 @@ def test_the_flag_alias_is_the_generation_cache():
 
 
 @pytest.mark.urls(PROBE_URLS)
-def test_a_flag_check_costs_one_cache_round_trip_per_waffle_key(api, flags):
-    """The read path: waffle's keys, each fetched with the generation in one get_many."""
+def test_a_customer_request_reads_the_cache_once(api, flags, monkeypatch):
+    """The read path: the customer row, the flag generation and every registered flag in one
+    read (a Redis pipeline that also counts the rate limit; a get_many elsewhere)."""
+    import redis.client
+
     flags.on("FLAG_WCB_ENABLED")
     api.get("/api/probe/flagged")
     store = flag_cache().store
-    calls = []
-    original = store.get_many
-    store.get_many = lambda keys, *a, **kw: calls.append(list(keys)) or original(keys, *a, **kw)
-    try:
-        assert api.get("/api/probe/flagged").status_code == 200
-    finally:
-        del store.get_many
-    assert calls and all(keys[0] == GENERATION_KEY and len(keys) == 2 for keys in calls)
+    reads, inside = [], []
+
+    def spy(name, original):
+        def read(*args, **kwargs):
+            if not inside:  # a memory cache's get_many calls its get per key: one read
+                reads.append(name)
+            inside.append(name)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                inside.pop()
+        return read
+
+    for name in ("get", "get_many"):
+        monkeypatch.setattr(store, name, spy(name, getattr(store, name)))
+    execute = redis.client.Pipeline.execute
+    monkeypatch.setattr(redis.client.Pipeline, "execute",
+                        lambda self, *a, **kw: reads.append("pipeline") or execute(self, *a, **kw))
+    response = api.get("/api/probe/flagged")
+    assert response.status_code == 200 and response.json() == {"journal": False, "persona": False}
+    assert reads == (["pipeline"] if "redis" in type(store).__module__ or "Redis" in type(store).__name__
+                     else ["get_many"])
 
 
 def test_any_operator_page_whose_flag_change_is_refused_shows_an_error():

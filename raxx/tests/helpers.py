@@ -74,3 +74,14 @@ def consented_merge(primary, secondary, *, actor: str | None = None, **kwargs):
     from raxx.merge_requests import execute_merge_request
 
     return execute_merge_request(request_id=confirmed_request(primary, secondary).pk, actor=actor, **kwargs)
+
+
+def clear_cache() -> None:
+    """Empty this test process's cache: on Redis only its own keys (its KEY_PREFIX, one per pytest-xdist
+    worker), never the whole db another worker is using at the same moment."""
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()

@@ -1,10 +1,10 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from raxx.tests.helpers import clear_cache
 from walkthrough.routing import PERSONA_ROUTING, SELF_SELECT
 from walkthrough.scenarios import clear_fixture_cache
 from walkthrough.services import program_get_or_create, walkthrough_invite
@@ -70,6 +70,6 @@ def cell(flags):
         (flags.on if routing else flags.off)(PERSONA_ROUTING)
         # waffle flushes its cache in transaction.on_commit, which never fires inside a
         # test transaction: clear it so a mid-test flip is seen, as it is in production.
-        cache.clear()
+        clear_cache()
 
     return set_cell

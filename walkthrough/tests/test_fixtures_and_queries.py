@@ -64,24 +64,27 @@ def test_missing_covered_call_fixture_falls_back_to_the_iron_condor(invite, cell
     assert c.post("/api/walkthrough/screen/3", {"legs": IC_LEGS}, format="json").status_code == 201
 
 
-# route -> max queries: token lookup 1, flags 0 once cached, row lock 1, writes; in a test the
-# atomic block adds SAVEPOINT + RELEASE (2) that a production request does not send.
-BOUNDS = {
-    ("get", "screen/1"): 1, ("post", "screen/1"): 5, ("get", "screen/2"): 1, ("post", "screen/2"): 5,
-    ("get", "screen/3"): 1, ("post", "screen/3"): 7, ("get", "screen/4"): 1, ("post", "screen/4"): 5,
-    ("get", "screen/5"): 1, ("post", "screen/5"): 6, ("get", "status"): 1,
-}
+# route -> max queries: the token SELECT, and for a POST one conditional write, on PostgreSQL
+# with no BEGIN/COMMIT (nor, in a test, SAVEPOINT/RELEASE): screens 3 and 5 update the progress
+# row and insert the paper trade / survey in one statement. SQLite has no data-modifying WITH, so
+# there those two take the locked path: lock, trade lookup, insert, update, and the atomic block.
+ROUTES = [("get", "screen/1"), ("post", "screen/1"), ("get", "screen/2"), ("post", "screen/2"),
+          ("get", "screen/3"), ("post", "screen/3"), ("get", "screen/4"), ("post", "screen/4"),
+          ("get", "screen/5"), ("post", "screen/5"), ("get", "status")]
+LOCKED_ON_SQLITE = {("post", "screen/3"): 7, ("post", "screen/5"): 6}
+
+
+def bounds() -> dict:
+    out = {key: 1 if key[0] == "get" else 2 for key in ROUTES}
+    return out if connection.vendor == "postgresql" else {**out, **LOCKED_ON_SQLITE}
 
 
 def _run_measured(c):
     counts = {}
     bodies = {("post", "screen/1"): {"answers": PERSONA}, ("post", "screen/3"): {"legs": IC_LEGS},
               ("post", "screen/5"): {"answers": SURVEY}}
-    order = [("get", "screen/1"), ("post", "screen/1"), ("get", "screen/2"), ("post", "screen/2"),
-             ("get", "screen/3"), ("post", "screen/3"), ("get", "screen/4"), ("post", "screen/4"),
-             ("get", "screen/5"), ("post", "screen/5"), ("get", "status")]
     c.get("/api/walkthrough/status")  # warm the flag cache, as in production
-    for method, route in order:
+    for method, route in ROUTES:
         with CaptureQueriesContext(connection) as ctx:
             r = getattr(c, method)(f"/api/walkthrough/{route}", *([bodies.get((method, route), {})]
                                                                   if method == "post" else []), format="json")
@@ -94,11 +97,13 @@ def _run_measured(c):
 def test_query_counts_per_route_do_not_grow_with_data(invite, cell, others):
     cell(False, False)
     for i in range(others):
-        invite(f"other{i}@example.test")
+        _, other = invite(f"other{i}@example.test")
+        if i < 5:  # other testers' paper trades and surveys too
+            _run_measured(client_for(other))
     _, token = invite()
     counts = _run_measured(client_for(token))
-    for key, bound in BOUNDS.items():
-        assert counts[key] <= bound, (key, counts[key])
+    over = {key: (counts[key], bound) for key, bound in bounds().items() if counts[key] > bound}
+    assert not over, over
 
 
 def test_simple_and_intent_routes_query_bounds(invite, cell, django_assert_max_num_queries):
@@ -107,12 +112,12 @@ def test_simple_and_intent_routes_query_bounds(invite, cell, django_assert_max_n
     c = client_for(token)
     c.get("/api/walkthrough/status")
     c.post("/api/walkthrough/screen/1", {"track": "full"}, format="json")
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(2):
         c.post("/api/walkthrough/screen/1/intent", {"intent_bucket": "directional"}, format="json")
     with django_assert_max_num_queries(1):
         c.get("/api/walkthrough/screen/simple/1")
     from walkthrough.tests.conftest import VS_LEGS
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(2 if connection.vendor == "postgresql" else 7):
         assert c.post("/api/walkthrough/screen/simple/1", {"legs": VS_LEGS}, format="json").status_code == 201
 
 

@@ -654,9 +654,9 @@ def test_a_rewritten_fixture_file_is_read_again(api, data_dir, wcb_on):
     pid = close(api, symbol="RW").json()["position_id"]
     data_dir("RW", flat_bars(["2026-04-15"], close="100"))
     assert api.get(RENDER.format(pid) + "?horizon=eod").json()["trajectory"] == [["2026-04-15", 50.0]]
-    from django.core.cache import cache
+    from raxx.tests.helpers import clear_cache
 
-    cache.clear()
+    clear_cache()
     data_dir("RW", flat_bars(["2026-04-15"], close="101"))
     assert api.get(RENDER.format(pid) + "?horizon=eod").json()["trajectory"] == [["2026-04-15", 60.0]]
 

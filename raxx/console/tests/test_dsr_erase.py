@@ -99,7 +99,8 @@ def test_queued_action_with_a_broker_queues_after_commit(admin_client, customer,
     assert "Yes, queue the erasure" in admin_client.post("/admin/raxx/customer/", data).content.decode()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = admin_client.post("/admin/raxx/customer/", {**data, "confirmed": "yes"})
-    assert response.status_code == 302 and len(callbacks) == 1
+    queued = [cb for cb in callbacks if "queue_dsr_erasure" in cb.__qualname__]
+    assert response.status_code == 302 and len(queued) == 1  # (the erasure's own cache invalidation is another)
     assert not PaperOrder.objects.filter(customer=customer).exists()  # eager in tests: the task ran
 
 

@@ -1,0 +1,95 @@
+"""One cache round trip per customer request: the customer's row, every flag and the rate limits.
+
+After the JWT is verified, ``prefetch`` sends, in one Redis pipeline (one round trip):
+
+- an MGET of the flag generation and every registered flag's entries (flags/cache.py),
+  and of the customer's generation and cached row (raxx/customer_cache.py);
+- the customer's rate-limit counters (raxx/throttling.py: ``SET NX EX`` + ``INCR``).
+
+The flag part becomes the request's flag batch (``flags.registry.flag_is_on`` answers
+from it), the counts the request's throttle decision, and the customer part is served
+only when its generation matches: nothing is older than the request. Other cache
+backends (the embedded default's file cache, a test's memory cache) take one
+``get_many`` and the throttle's own calls instead.
+"""
+
+import logging
+import uuid
+
+from django.core.cache.backends.base import InvalidCacheBackendError
+from django_redis.cache import RedisCache
+
+from flags.cache import GenerationCache, batch_from, batch_keys, flag_cache
+
+from . import customer_cache, throttling
+from .metrics import cache_read
+from .models import Customer
+
+logger = logging.getLogger(__name__)
+
+
+def prefetch(request, customer_id: uuid.UUID) -> tuple[Customer | None, str | None]:
+    """(the cached customer or None, the customer generation read); sets the request's flag batch and,
+    on Redis, its rate-limit counts."""
+    store = customer_cache.store()
+    flags = isinstance(_flag_cache(), GenerationCache)
+    flag_keys = batch_keys() if flags else []
+    gen_key, row_key = customer_cache.generation_key(customer_id), customer_cache.row_key(customer_id)
+    keys = [*flag_keys, gen_key, row_key]
+    http_request = getattr(request, "_request", request)
+    if isinstance(store, RedisCache) and throttling.uses_redis():
+        found = _pipeline(store, keys, request, customer_id, http_request)
+    else:
+        try:
+            found = store.get_many(keys)
+        except Exception:  # noqa: BLE001 - an unreachable cache: the database answers
+            logger.warning("cache unreachable on read; reading the customer and flags from the database")
+            found = {}
+    if flags:
+        http_request.__dict__["_raxx_flag_batch"] = batch_from(flag_keys, found)
+    generation = found.get(gen_key)
+    if generation is None:
+        generation = customer_cache.start_generation(customer_id)
+    return customer_cache.from_entry(customer_id, generation, found.get(row_key)), generation
+
+
+def _flag_cache():
+    try:
+        return flag_cache()
+    except InvalidCacheBackendError:  # no flag cache configured: waffle's reads fail closed (flags.registry)
+        return None
+
+
+def _pipeline(store, keys: list[str], request, customer_id, http_request) -> dict:
+    counter_keys, windows = throttling.counters(throttling.request_limits(request, customer_id))
+    try:
+        pipe = store.client.get_client(write=True).pipeline(transaction=False)
+        pipe.mget([store.make_key(k) for k in keys])
+        throttling.queue_counts(pipe, counter_keys)
+        results = pipe.execute()
+    except Exception as exc:  # noqa: BLE001 - served from the database, limits not enforced (CONTRACTS §10)
+        throttling._warn_cache_down(exc)
+        http_request.__dict__[throttling.COUNTED] = (customer_id, None)
+        return {}
+    http_request.__dict__[throttling.COUNTED] = (customer_id, throttling.longest_wait(windows, results[2::2]))
+    found, hits = {}, {"flags": [0, 0], "customers": [0, 0]}
+    for key, raw in zip(keys, results[0], strict=True):
+        hits["customers" if key.startswith("customer:") else "flags"][raw is None] += 1
+        if raw is None:
+            continue
+        seen = _decoded.get(key)
+        if seen is not None and seen[0] == raw:  # the very bytes decoded before: the same value
+            found[key] = seen[1]
+        else:
+            found[key] = store.client.decode(raw)
+            if not key.startswith("customer:"):  # a fixed set of keys (every registered flag's): bounded
+                _decoded[key] = (raw, found[key])
+    for name, (hit, miss) in hits.items():
+        cache_read(name, True, hit)
+        cache_read(name, False, miss)
+    return found
+
+
+# key -> (bytes, value) of the flag entries this process decoded last (unpickling a waffle Flag model
+# costs ~20 µs; its bytes rarely change). Only identical bytes are served from here: never stale.
+_decoded: dict[str, tuple[bytes, object]] = {}
