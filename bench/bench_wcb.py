@@ -324,5 +324,32 @@ def run() -> list[dict]:
     return rows
 
 
+def summary(rows: list[dict]) -> list[dict]:
+    by_case = {row["case"]: row for row in rows}
+    job = by_case[f"eod job ({ROWS:,} rows, {SYMBOLS} symbols)"]
+    floor = by_case["raw SQL floor: one UPDATE, no compute"]
+    small = by_case[f"query growth: 10,000 rows / {SYMBOLS} symbols"]
+    cached = by_case["render, cached trajectory"]
+    part = by_case["render, cached: the WCB part only (no HTTP, auth, flags)"]
+    raw = by_case["raw SQL read of the snapshot row (baseline)"]
+    memory = next(row for row in rows if row["case"].startswith("worker RSS"))
+    growth = memory.get("growth_mb")
+    return [
+        harness.goal("WCB EOD job, 100k rows / 500 symbols", f"{job['rows_per_s']:,.0f} rows/s, {job['queries']} queries",
+                     f"raw UPDATE floor {floor['rows_per_s']:,.0f} rows/s", floor["ratio"], "≥ 20,000 rows/s",
+                     job["rows_per_s"] >= 20_000),
+        harness.goal("WCB EOD job memory (peak RSS rise, 10k vs 100k rows)",
+                     f"{small.get('peak_mb')} MB vs {job.get('peak_mb')} MB", "", None, "flat", None),
+        harness.goal("WCB render, cached", f"{cached['median_us']:,.0f} µs, {cached['queries']} queries",
+                     f"raw row read {raw['median_us']:,.0f} µs", cached["ratio"], "≤ 5×, ≤ 2 queries",
+                     cached["ratio"] <= 5 and cached["queries"] <= 2),
+        harness.goal("WCB render, cached: the WCB code's part", f"{part['median_us']:,.0f} µs, {part['queries']} query",
+                     f"raw row read {raw['median_us']:,.0f} µs", part["ratio"], "≤ 1 query", part["queries"] <= 1),
+        harness.goal("worker memory after its first uncached WCB render",
+                     f"+{growth} MB (pandas imported: {memory.get('pandas')})", "", None, "≤ +10 MB",
+                     None if growth is None else growth <= 10),
+    ]
+
+
 if __name__ == "__main__":
     harness.main(TITLE, run)
