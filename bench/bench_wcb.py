@@ -18,10 +18,20 @@ For render rows it is the median time relative to the raw SQL read.
 - query growth: the job's queries at 1k / 10k / 100k rows (500 symbols) and at
   2 vs 20 rows per symbol — they grow with batches (rows / 1,000), never per symbol or per row.
 - render: GET /api/positions/{id}/what-could-have-been cached vs uncached (cache cleared
-  before each call), against a raw SQL read of the same snapshot row.
+  before each call), against a raw SQL read of the same snapshot row; and the WCB code's own
+  share of a cached render (its one query, the tier sighting, the cached body: what is left
+  once the request path's authentication and flags are taken out).
+- worker memory: a fresh process loads the WSGI app and answers ``GET /api/me`` (URLconf,
+  DRF, auth loaded), then renders one position uncached, with an empty trajectory cache and
+  an empty calendar cache file directory (the worst first render); ``rss_before_mb`` /
+  ``rss_after_mb`` are its VmRSS around that render, ``growth_mb`` the difference, and
+  ``pandas`` whether the render imported it. The goal is growth ≤ 10 MB.
 """
 
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -189,8 +199,10 @@ def _render_rows(customer, symbols) -> list[dict]:
     from waffle.models import Flag
 
     from raxx.tokens import issue_dev_token
+    from wcb import selectors
     from wcb.models import WcbSnapshot
     from wcb.selectors import trajectory_cache_key
+    from wcb.services import wcb_tier_observe
 
     Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=True)
     snap = WcbSnapshot.objects.filter(horizon_reached=True).select_related("position").first()
@@ -202,6 +214,14 @@ def _render_rows(customer, symbols) -> list[dict]:
 
     cached = harness.measure(lambda: client.get(url), repeat=200, warmup=20)
     cached_q = harness.count_queries(lambda: client.get(url))
+
+    def wcb_part():  # what the WCB code adds to a cached render: its one query, the sighting, the cached body
+        found = selectors.render_row(customer=customer, position_id=str(snap.position_id))
+        wcb_tier_observe(customer=customer, tier="pro_plus", seen=found.sighting)
+        selectors.wcb_render(snapshot=found.snapshot, horizon=None, tier="pro_plus")
+
+    part = harness.measure(wcb_part, repeat=200, warmup=20)
+    part_q = harness.count_queries(wcb_part)
 
     def uncached():
         cache.delete(key)
@@ -222,14 +242,71 @@ def _render_rows(customer, symbols) -> list[dict]:
 
     raw_m = harness.measure(raw, repeat=300, warmup=30)
     base = raw_m["median_us"]
+    token = issue_dev_token(sub=customer.id, tier="pro_plus")
+    from django.conf import settings
+
+    memory = _worker_memory_row(url, token, key, settings.MARKET_DATA_FIXTURES_DIR)
     return [
         {"case": "render, cached trajectory", "median_us": cached["median_us"], "p95_us": cached["p95_us"],
          "queries": cached_q, "ratio": round(cached["median_us"] / base, 1)},
+        {"case": "render, cached: the WCB part only (no HTTP, auth, flags)", "median_us": part["median_us"],
+         "p95_us": part["p95_us"], "queries": part_q, "ratio": round(part["median_us"] / base, 1)},
         {"case": "render, uncached (recompute from fixtures)", "median_us": uncached_m["median_us"],
          "p95_us": uncached_m["p95_us"], "queries": uncached_q, "ratio": round(uncached_m["median_us"] / base, 1)},
         {"case": "raw SQL read of the snapshot row (baseline)", "median_us": base, "p95_us": raw_m["p95_us"],
          "queries": 1, "ratio": 1.0},
+        memory,
     ]
+
+
+_WORKER_PROBE = r"""
+import json, os, sys, time
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+from django.core.wsgi import get_wsgi_application
+
+get_wsgi_application()
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
+
+settings.WCB_CALENDAR_CACHE_DIR = os.environ["BENCH_CALENDAR_DIR"]
+client = Client(HTTP_AUTHORIZATION="Bearer " + os.environ["BENCH_TOKEN"])
+assert client.get("/api/me").status_code == 200
+cache.delete(os.environ["BENCH_CACHE_KEY"])
+before = rss_mb()
+start = time.perf_counter()
+status = client.get(os.environ["BENCH_URL"]).status_code
+seconds = time.perf_counter() - start
+print(json.dumps({"status": status, "before": before, "after": rss_mb(), "seconds": seconds,
+                  "pandas": "pandas" in sys.modules}))
+"""
+
+
+def _worker_memory_row(url: str, token: str, cache_key: str, fixtures: str) -> dict:
+    """RSS of a fresh worker process around its first uncached WCB render (see the module docstring)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {"case": "worker RSS, first uncached render", "queries": "", "ratio": "needs PostgreSQL"}
+    db = connection.settings_dict
+    login = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "raxx.settings_test", "MARKET_DATA_PROVIDER": "fixture",
+           "MARKET_DATA_FIXTURES_DIR": fixtures, "BENCH_TOKEN": token, "BENCH_URL": url, "BENCH_CACHE_KEY": cache_key,
+           "DATABASE_URL": f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    with tempfile.TemporaryDirectory() as calendar_dir:
+        env["BENCH_CALENDAR_DIR"] = calendar_dir
+        done = subprocess.run([sys.executable, "-c", _WORKER_PROBE], cwd=harness.ROOT, env=env, capture_output=True,
+                              text=True, timeout=300, check=True)
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    assert probe["status"] == 200, probe
+    return {"case": "worker RSS, first uncached render (fresh process)", "rss_before_mb": round(probe["before"], 1),
+            "rss_after_mb": round(probe["after"], 1), "growth_mb": round(probe["after"] - probe["before"], 1),
+            "pandas": probe["pandas"], "median_us": round(probe["seconds"] * 1e6), "ratio": ""}
 
 
 def run() -> list[dict]:
@@ -245,6 +322,33 @@ def run() -> list[dict]:
         rows = _job_rows(symbols, customer, now)
         rows += _render_rows(customer, symbols)
     return rows
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    by_case = {row["case"]: row for row in rows}
+    job = by_case[f"eod job ({ROWS:,} rows, {SYMBOLS} symbols)"]
+    floor = by_case["raw SQL floor: one UPDATE, no compute"]
+    small = by_case[f"query growth: 10,000 rows / {SYMBOLS} symbols"]
+    cached = by_case["render, cached trajectory"]
+    part = by_case["render, cached: the WCB part only (no HTTP, auth, flags)"]
+    raw = by_case["raw SQL read of the snapshot row (baseline)"]
+    memory = next(row for row in rows if row["case"].startswith("worker RSS"))
+    growth = memory.get("growth_mb")
+    return [
+        harness.goal("WCB EOD job, 100k rows / 500 symbols", f"{job['rows_per_s']:,.0f} rows/s, {job['queries']} queries",
+                     f"raw UPDATE floor {floor['rows_per_s']:,.0f} rows/s", floor["ratio"], "≥ 20,000 rows/s",
+                     job["rows_per_s"] >= 20_000),
+        harness.goal("WCB EOD job memory (peak RSS rise, 10k vs 100k rows)",
+                     f"{small.get('peak_mb')} MB vs {job.get('peak_mb')} MB", "", None, "flat", None),
+        harness.goal("WCB render, cached", f"{cached['median_us']:,.0f} µs, {cached['queries']} queries",
+                     f"raw row read {raw['median_us']:,.0f} µs", cached["ratio"], "≤ 5×, ≤ 2 queries",
+                     cached["ratio"] <= 5 and cached["queries"] <= 2),
+        harness.goal("WCB render, cached: the WCB code's part", f"{part['median_us']:,.0f} µs, {part['queries']} query",
+                     f"raw row read {raw['median_us']:,.0f} µs", part["ratio"], "≤ 1 query", part["queries"] <= 1),
+        harness.goal("worker memory after its first uncached WCB render",
+                     f"+{growth} MB (pandas imported: {memory.get('pandas')})", "", None, "≤ +10 MB",
+                     None if growth is None else growth <= 10),
+    ]
 
 
 if __name__ == "__main__":

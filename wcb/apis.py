@@ -5,6 +5,7 @@ from datetime import timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
+from django.db import DatabaseError
 from django.utils import timezone
 from drf_spectacular.utils import (OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer,
                                    inline_serializer)
@@ -22,9 +23,9 @@ from raxx.openapi import (BOOLEAN, body, DATE, DATE_TIME, DECIMAL, INTEGER, NUMB
                           enum, errors, nullable, obj)
 
 from .models import HORIZON_EOM, AssetType, Horizon
-from .selectors import HORIZON_PARAM, decimal_string, utc_z, wcb_render
-from .services import (PAID_TIERS, TIER_HORIZONS, closed_position_record, position_bounds_error, wcb_setting_get,
-                       wcb_setting_update, wcb_tier_observe)
+from .selectors import HORIZON_PARAM, WCB_NOT_AVAILABLE, decimal_string, render_row, utc_z, wcb_render
+from .services import (PAID_TIERS, TIER_HORIZONS, UNREAD, closed_position_record, position_bounds_error,
+                       wcb_setting_get, wcb_setting_update, wcb_tier_observe)
 
 INVALID_HORIZON = "invalid_horizon"
 INVALID_VALUE = "invalid_value"
@@ -94,12 +95,30 @@ def _decimal(whole: int, places: int, **kind) -> type[serializers.DecimalField]:
 
 
 class TierObservingMixin:
-    """Records the token's tier at every WCB route (retention needs the downgrade date)."""
+    """Records the token's tier at every WCB route (retention needs the downgrade date).
+
+    With ``sighting_in_view_query`` the view reads the sighting in its own query and
+    records it (:meth:`observe`); a request that fails before that is recorded here.
+    """
+
+    sighting_in_view_query = False
 
     def check_permissions(self, request):
-        if isinstance(request.user, Customer):
-            wcb_tier_observe(customer=request.user, tier=token_tier(request))
+        if not self.sighting_in_view_query:
+            self.observe(request)
         super().check_permissions(request)
+
+    def handle_exception(self, exc):
+        # A refusal is a sighting too; a database error is not retried here (the database is what failed).
+        if self.sighting_in_view_query and not getattr(self, "_observed", False) and \
+                not isinstance(exc, DatabaseError):
+            self.observe(self.request)
+        return super().handle_exception(exc)
+
+    def observe(self, request, seen=UNREAD) -> None:
+        self._observed = True
+        if isinstance(request.user, Customer):
+            wcb_tier_observe(customer=request.user, tier=token_tier(request), seen=seen)
 
 
 class ClosePositionApi(APIView):
@@ -183,10 +202,12 @@ class WhatCouldHaveBeenApi(TierObservingMixin, APIView):
     """GET /api/positions/{id}/what-could-have-been[?horizon=eod|eom].
 
     Order: tier (403, fail closed) → flag (404) → horizon (422) → ownership
-    (404 position_not_found) → snapshot (404 wcb_not_available).
+    (404 position_not_found) → snapshot (404 wcb_not_available). The snapshot and the
+    tier sighting come from one query (``render_row``).
     """
 
     permission_classes = [tier_in("pro", "pro_plus"), flag_required("FLAG_WCB_ENABLED")]
+    sighting_in_view_query = True
 
     @extend_schema(
         parameters=[OpenApiParameter("horizon", str, enum=["eod", "eom"], required=False),
@@ -206,8 +227,11 @@ class WhatCouldHaveBeenApi(TierObservingMixin, APIView):
         tier = token_tier(request)
         if horizon == HORIZON_EOM and HORIZON_EOM not in TIER_HORIZONS.get(tier, ()):
             raise ApplicationError(TIER_INSUFFICIENT, status_code=403)
-        body = wcb_render(customer=request.user, position_id=position_id, horizon=horizon, tier=tier)
-        return Response(body)
+        found = render_row(customer=request.user, position_id=position_id)
+        self.observe(request, seen=found.sighting)
+        if found.snapshot is None:
+            raise ApplicationError(WCB_NOT_AVAILABLE, status_code=404)
+        return Response(wcb_render(snapshot=found.snapshot, horizon=horizon, tier=tier))
 
 
 _SETTING = inline_serializer("WcbSetting", {"tracking_horizon": serializers.ChoiceField(choices=Horizon.values)})

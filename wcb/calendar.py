@@ -5,6 +5,14 @@ day after Thanksgiving and Christmas Eve) and DST all come from the library. The
 calendar is built once per process and turned into plain Python lists, so the jobs
 can call these functions for thousands of rows without touching pandas.
 
+The library needs pandas (about 50 MB of a process's memory once imported), so the web
+and Celery workers never import it: the schedule is built by ``python -m wcb.calendar``
+in a short-lived child process, which prints it as JSON, and the worker keeps the parsed
+lists (well under 1 MB). The JSON is also kept in a per-user cache file named after the
+library's version and the range, so later processes of the same release on the same
+machine read it instead of spawning the child (a new library version or range means a
+new file). If the child cannot run, the worker builds the calendar itself and logs why.
+
 Dates are NYSE session dates (New York calendar days). Datetimes are aware; naive
 datetimes are rejected (``ValueError``), never guessed.
 """
@@ -12,13 +20,25 @@ datetimes are rejected (``ValueError``), never guessed.
 from __future__ import annotations
 
 import bisect
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
 import warnings
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+logger = logging.getLogger(__name__)
 
 NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR_START = date(2015, 1, 1)
+LIBRARY = "exchange-calendars"
+BUILD_TIMEOUT_S = 120
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class NoTradingDay(ValueError):
@@ -26,21 +46,11 @@ class NoTradingDay(ValueError):
 
 
 class _Sessions:
-    def __init__(self):
-        import exchange_calendars as xcals
-
-        # The library's default range ends a year after today; make sure it reaches
-        # at least the end of next year so a month-end lookup never falls off the edge.
-        end = max(date.today() + timedelta(days=400), date(date.today().year + 1, 12, 31))
-        with warnings.catch_warnings():
-            # exchange-calendars 4.13 trips pandas' own deprecation warnings internally
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            cal = xcals.get_calendar("XNYS", start=CALENDAR_START.isoformat(), end=end.isoformat())
-            closes = cal.schedule["close"]
-        self.dates: list[date] = [ts.date() for ts in closes.index]
+    def __init__(self, schedule: list[tuple[int, int]]):
+        """``schedule``: (date ordinal, close as POSIX seconds) per session, ascending."""
+        self.dates: list[date] = [date.fromordinal(day) for day, _ in schedule]
         self.closes: dict[date, datetime] = {
-            ts.date(): close.to_pydatetime().astimezone(timezone.utc) for ts, close in closes.items()
+            d: datetime.fromtimestamp(close, tz=timezone.utc) for d, (_, close) in zip(self.dates, schedule)
         }
         self.set = set(self.dates)
 
@@ -49,9 +59,112 @@ class _Sessions:
             raise NoTradingDay(f"{d} is outside the trading calendar's range ({self.dates[0]}..{self.dates[-1]})")
 
 
+def calendar_range(today: date | None = None) -> tuple[date, date]:
+    """The range the calendar is built for.
+
+    The library's default range ends a year after today; make sure it reaches at least
+    the end of next year so a month-end lookup never falls off the edge.
+    """
+    today = today or date.today()
+    return CALENDAR_START, max(today + timedelta(days=400), date(today.year + 1, 12, 31))
+
+
+def build_schedule(start: date, end: date) -> list[tuple[int, int]]:
+    """The XNYS sessions from the library: (date ordinal, close as POSIX seconds). Imports pandas."""
+    import exchange_calendars as xcals
+
+    with warnings.catch_warnings():
+        # exchange-calendars 4.13 trips pandas' own deprecation warnings internally
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        cal = xcals.get_calendar("XNYS", start=start.isoformat(), end=end.isoformat())
+        closes = cal.schedule["close"]
+    return [(ts.date().toordinal(), int(close.timestamp())) for ts, close in closes.items()]
+
+
+def _library_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(LIBRARY)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _cache_dir() -> Path:
+    try:
+        from django.conf import settings
+
+        configured = getattr(settings, "WCB_CALENDAR_CACHE_DIR", "")
+    except Exception:  # used without Django settings (the child process, a script)
+        configured = ""
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / f"raxx-wcb-calendar-{os.getuid()}"
+
+
+def _cache_file(start: date, end: date) -> Path:
+    return _cache_dir() / f"xnys-{_library_version()}-{start.isoformat()}-{end.isoformat()}.json"
+
+
+def _private(folder: Path) -> bool:
+    """A directory this user owns (a cache file elsewhere could have been planted by anyone)."""
+    try:
+        return folder.is_dir() and folder.stat().st_uid == os.getuid()
+    except OSError:
+        return False
+
+
+def _read_cached(path: Path) -> list[tuple[int, int]] | None:
+    if not _private(path.parent):
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            schedule = [(int(day), int(close)) for day, close in json.load(fh)]
+    except (OSError, ValueError, TypeError):
+        return None
+    return schedule or None
+
+
+def _write_cached(path: Path, schedule: list[tuple[int, int]]) -> None:
+    """Atomically (a half-written file is never read); older ranges and versions are removed."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(path.parent):
+            return  # someone else's directory: keep the calendar in memory only
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xnys-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(schedule, fh)
+        os.replace(tmp, path)
+        for old in path.parent.glob("xnys-*.json"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("trading calendar: cache file %s not written (%s)", path, exc)
+
+
+def _build_in_child(start: date, end: date) -> list[tuple[int, int]]:
+    done = subprocess.run([sys.executable, "-m", "wcb.calendar", start.isoformat(), end.isoformat()],
+                          cwd=_PROJECT_ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=True)
+    return [(int(day), int(close)) for day, close in json.loads(done.stdout)]
+
+
+def _load_schedule(start: date, end: date) -> list[tuple[int, int]]:
+    path = _cache_file(start, end)
+    cached = _read_cached(path)
+    if cached is not None:
+        return cached
+    try:
+        schedule = _build_in_child(start, end)
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        logger.warning("trading calendar: the child process could not build it (%r); building it in this process",
+                       exc)
+        schedule = build_schedule(start, end)
+    _write_cached(path, schedule)
+    return schedule
+
+
 @lru_cache(maxsize=1)
 def _cal() -> _Sessions:
-    return _Sessions()
+    return _Sessions(_load_schedule(*calendar_range()))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -100,10 +213,16 @@ def effective_first_session(closed_at: datetime) -> date:
     that session's close (pre-market included); otherwise (after the close, weekend,
     holiday) the next session.
     """
+    return close_day_and_first_session(closed_at)[1]
+
+
+def close_day_and_first_session(closed_at: datetime) -> tuple[date, date]:
+    """(the New York date of ``closed_at``, :func:`effective_first_session`), from one time-zone conversion."""
     local_day = _aware(closed_at).astimezone(NEW_YORK).date()
-    if is_session(local_day) and closed_at < session_close_utc(local_day):
-        return local_day
-    return next_session(local_day)
+    cal = _cal()
+    if local_day in cal.set and closed_at < cal.closes[local_day]:
+        return local_day, local_day
+    return local_day, next_session(local_day)
 
 
 def month_last_session(session: date) -> date:
@@ -149,3 +268,7 @@ def first_session_of_month(d: date) -> date:
     first = d.replace(day=1)
     found = sessions_between(first, month_last_session(d))
     return found[0]
+
+
+if __name__ == "__main__":  # the child process of _load_schedule: the schedule as JSON on stdout
+    json.dump(build_schedule(date.fromisoformat(sys.argv[1]), date.fromisoformat(sys.argv[2])), sys.stdout)

@@ -175,7 +175,13 @@ def close_date(p: PositionInput) -> date:
 
 def actual_pnl(p: PositionInput) -> Decimal:
     """(close_price − cost_basis) × q × m − c, quantized to 6 places."""
-    return _q((p.close_price - p.cost_basis) * p.quantity * p.multiplier - p.close_commission)
+    return actual_pnl_of(p.close_price, p.cost_basis, p.quantity, p.multiplier, p.close_commission)
+
+
+def actual_pnl_of(close_price: Decimal, cost_basis: Decimal, quantity: Decimal, multiplier: int,
+                  commission: Decimal) -> Decimal:
+    """``actual_pnl`` from the numbers themselves (the jobs' per-row arithmetic, no PositionInput)."""
+    return _q((close_price - cost_basis) * quantity * multiplier - commission)
 
 
 def horizon_session_for(p: PositionInput) -> tuple[date, date, datetime]:
@@ -207,7 +213,12 @@ class _Window:
 
 
 def _pnl(p: PositionInput, close: Decimal, r: Decimal, D: Decimal) -> Decimal:
-    return (close * r - p.cost_basis) * p.quantity * p.multiplier + D * p.quantity * p.multiplier - p.close_commission
+    return _pnl_of(close, r, D, p.cost_basis, p.quantity, p.multiplier, p.close_commission)
+
+
+def _pnl_of(close: Decimal, r: Decimal, D: Decimal, cost_basis: Decimal, quantity: Decimal, multiplier: int,
+            commission: Decimal) -> Decimal:
+    return (close * r - cost_basis) * quantity * multiplier + D * quantity * multiplier - commission
 
 
 def horizon_factors(p: PositionInput, data: MarketData, horizon: date) -> tuple[Decimal, Decimal]:
@@ -219,6 +230,12 @@ def horizon_factors(p: PositionInput, data: MarketData, horizon: date) -> tuple[
 def would_have_pnl(p: PositionInput, horizon_close: Decimal, r: Decimal, D: Decimal) -> Decimal:
     """pnl(horizon), quantized to 6 places."""
     return _q(_pnl(p, horizon_close, r, D))
+
+
+def would_have_pnl_of(horizon_close: Decimal, r: Decimal, D: Decimal, cost_basis: Decimal, quantity: Decimal,
+                      multiplier: int, commission: Decimal) -> Decimal:
+    """``would_have_pnl`` from the numbers themselves (the jobs' per-row arithmetic, no PositionInput)."""
+    return _q(_pnl_of(horizon_close, r, D, cost_basis, quantity, multiplier, commission))
 
 
 def _money(value: Decimal) -> str:

@@ -15,14 +15,18 @@ One run, in order:
 4. A batch fetches its symbols' market data outside any transaction (slow I/O
    must not hold row locks). A provider failure (``MarketDataUnavailable``)
    leaves that symbol's rows pending for the next run (revision §12).
-5. Rows are processed in keyset chunks of ``BATCH_SIZE``. Each chunk is one short
+5. Rows are processed in keyset chunks of ``BATCH_SIZE``, in (symbol, id) order
+   inside the batch's symbol range (one range scan of ``idx_wcb_pending_symbol``
+   per chunk, from the cursor). Each chunk is one short
    transaction: the batch row is locked (two deliveries of the same task take
    turns), ``SELECT … FOR UPDATE SKIP LOCKED`` claims the rows (a concurrent run
    skips them instead of waiting, so no row is computed twice), the computation
    runs in memory (once per window — symbol, close-date, first session,
    horizon — then each row's own arithmetic), one set-based
-   ``UPDATE … FROM unnest(…)`` writes the chunk (PostgreSQL; one ``executemany``
-   on SQLite), and the batch row's cursor and counts move in the same commit.
+   ``UPDATE … FROM unnest(…)`` writes the chunk, finding its rows by ``ctid``
+   (PostgreSQL; one ``executemany`` on SQLite), and the batch row's cursor and
+   counts move in the same commit. The trajectory cache is left alone: a
+   finalized row is rendered from its final entry, written only once it is final.
    Every write also says ``AND NOT horizon_reached``: re-running a job never
    changes a finalized row.
 6. The batch that finishes last (under a lock on the run row) adds the batches'
@@ -30,7 +34,7 @@ One run, in order:
 
 Safe under redelivery (``acks_late`` + ``reject_on_worker_lost``): a worker
 killed mid-batch loses only its open transaction; the redelivered task resumes
-after the batch's ``last_pk`` and its counts were committed with the rows. A
+after the batch's cursor (``last_symbol``, ``last_pk``) and its counts were committed with the rows. A
 plan task killed before dispatching is redelivered, finds its run ``running``
 and dispatches the unfinished batches again (a duplicate batch task is a no-op).
 
@@ -51,7 +55,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Min
+from django.db.models import BooleanField, CharField, Count, F, Min
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from raxx.jobs import record_run
@@ -59,9 +64,9 @@ from raxx.metrics import WCB_ROWS
 
 from . import calendar as nyse
 from . import market_data
-from .compute import OPTION_ASSET_TYPES, PositionInput, actual_pnl, compute, horizon_factors, would_have_pnl
+from .compute import (OPTION_ASSET_TYPES, PositionInput, actual_pnl_of, compute, horizon_factors,
+                      would_have_pnl_of)
 from .models import HORIZON_EOD, HORIZON_EOM, WcbJobBatch, WcbJobRun, WcbSnapshot
-from .selectors import forget_trajectories
 
 logger = logging.getLogger("wcb.jobs")
 
@@ -72,12 +77,11 @@ TASK_ROWS = 5000  # rows per fan-out task (settings.WCB_TASK_ROWS overrides)
 STALE_RUN = timedelta(hours=2)  # a "running" ledger row older than this belongs to a dead worker
 EOM_CATCH_UP_SESSIONS = 5  # a missed first-trading-day EOM run is caught up within this many sessions
 
-_ROW_FIELDS = ("id", "position_id", "symbol", "asset_type", "position_size_signed", "cost_basis", "close_price",
-               "close_commission", "multiplier", "close_timestamp_utc", "tracking_horizon")
+_ROW_FIELDS = ("id", "symbol", "asset_type", "position_size_signed", "cost_basis", "close_price", "close_commission",
+               "multiplier", "close_timestamp_utc", "tracking_horizon")
+_ID, _SYMBOL = 0, 1
 _WRITE_FIELDS = ("horizon_price", "horizon_timestamp_utc", "would_have_pnl", "actual_pnl", "delta_pnl",
                  "dividends_in_window", "split_ratio_applied", "data_source", "spinoff_detected", "horizon_reached")
-_PG_CASTS = ("numeric", "timestamptz", "numeric", "numeric", "numeric", "numeric", "numeric", "varchar", "boolean",
-             "boolean")
 
 
 @dataclass
@@ -377,25 +381,24 @@ def _work(batch: WcbJobBatch, run: WcbJobRun, *, snapshot_ids, progress) -> None
     data, newly_failed = _fetch(wanted, run.job, progress)
     if newly_failed:
         _record_failed_symbols(batch.pk, newly_failed, planned, base)
-    rows_qs = base.filter(symbol__in=list(data)).order_by("pk")
+    rows_qs = _chunk_rows(base, [symbol for symbol, _, _ in batch.symbols if symbol in data])
     memo: dict = {}
     while data:
         with transaction.atomic():
             # Two deliveries of this task take turns here, each reading the other's committed cursor.
-            state = WcbJobBatch.objects.select_for_update().values("status", "last_pk").get(pk=batch.pk)
+            state = WcbJobBatch.objects.select_for_update().values("status", "last_symbol", "last_pk").get(pk=batch.pk)
             if state["status"] != WcbJobBatch.Status.PENDING:
                 return
-            qs = rows_qs.filter(pk__gt=state["last_pk"]) if state["last_pk"] else rows_qs
+            qs = _after(rows_qs, state["last_symbol"], state["last_pk"])
             # SKIP LOCKED: rows another run is finalizing right now are its job, not ours.
-            rows = list(qs.select_for_update(skip_locked=True).values_list(*_ROW_FIELDS)[:BATCH_SIZE])
+            rows = list(qs.select_for_update(skip_locked=True)[:BATCH_SIZE])
             if not rows:
                 break
-            updates, positions, counts = _compute_batch(rows, data, now, memo)
+            updates, counts = _compute_batch(rows, data, now, memo)
             _write_batch(updates, now)
             WcbJobBatch.objects.filter(pk=batch.pk).update(
-                last_pk=rows[-1][0], finalized=F("finalized") + counts[0], pending=F("pending") + counts[1],
-                failed=F("failed") + counts[2])
-        _forget_cached(positions)
+                last_symbol=rows[-1][_SYMBOL], last_pk=rows[-1][_ID], finalized=F("finalized") + counts[0],
+                pending=F("pending") + counts[1], failed=F("failed") + counts[2])
         if progress:
             progress.rows_done(len(rows))
         if len(rows) < BATCH_SIZE:  # the last chunk (or the rest is locked by another run: its rows)
@@ -404,15 +407,47 @@ def _work(batch: WcbJobBatch, run: WcbJobRun, *, snapshot_ids, progress) -> None
         status=WcbJobBatch.Status.DONE, finished_at=timezone.now())
 
 
+def _chunk_rows(base, symbols: list[str]):
+    """A batch's pending rows in (symbol, id) order: one range of ``idx_wcb_pending_symbol``.
+
+    ``symbols`` come in the plan's order, the database's (its collation, not Python's: with a
+    linguistic collation "BRK.B" sorts after "BRKA"), so the first and last bound the range.
+    The bounds keep each chunk's index scan inside the batch's own symbols (a batch's symbols
+    are contiguous in the plan's order), so a chunk reads about its own rows,
+    never the rows of other batches or the index entries of rows finalized before it. On
+    PostgreSQL each row also carries its ``ctid``: the UPDATE finds the rows this transaction
+    has locked by their physical address (a locked row cannot move), not by a join on the key.
+    """
+    qs = base.filter(symbol__in=symbols)
+    if symbols:
+        qs = qs.filter(symbol__gte=symbols[0], symbol__lte=symbols[-1])
+    fields = _ROW_FIELDS
+    if connection.vendor == "postgresql":
+        qs = qs.annotate(tid=RawSQL("ctid::text", (), output_field=CharField()))
+        fields = (*_ROW_FIELDS, "tid")
+    return qs.order_by("symbol", "pk").values_list(*fields)
+
+
+def _after(qs, symbol: str, pk):
+    """Rows after the keyset cursor (symbol, id), as one row comparison the index can start from."""
+    if pk is None:
+        return qs
+    table = connection.ops.quote_name(WcbSnapshot._meta.db_table)
+    pk_value = WcbSnapshot._meta.pk.get_db_prep_value(pk, connection)
+    return qs.filter(RawSQL(f"({table}.symbol, {table}.id) > (%s, %s)", (symbol, pk_value),
+                            output_field=BooleanField()))
+
+
 def _record_failed_symbols(batch_pk: int, symbols: list[str], planned: dict, base) -> None:
     """Failed symbols are decided once per batch: their rows count as failed once, whatever redelivery brings."""
     with transaction.atomic():
-        state = WcbJobBatch.objects.select_for_update().values("last_pk", "failed_symbols").get(pk=batch_pk)
+        state = WcbJobBatch.objects.select_for_update().values("last_symbol", "last_pk", "failed_symbols").get(
+            pk=batch_pk)
         new = [s for s in symbols if s not in state["failed_symbols"]]
         if state["last_pk"] is None:
             failed_rows = sum(planned[s] for s in new)
         else:  # a redelivery: rows of these symbols up to the cursor were already written and counted
-            failed_rows = base.filter(symbol__in=new, pk__gt=state["last_pk"]).count()
+            failed_rows = _after(base.filter(symbol__in=new), state["last_symbol"], state["last_pk"]).count()
         WcbJobBatch.objects.filter(pk=batch_pk).update(failed_symbols=[*state["failed_symbols"], *new],
                                                        failed=F("failed") + failed_rows)
 
@@ -465,32 +500,29 @@ def _compute_batch(rows: list[tuple], data: dict, now: datetime, memo: dict):
     """Compute each row; the market side (horizon bar, splits, dividends) once per window.
 
     Rows with the same symbol, close-date, first session, horizon and kind (equity or
-    option) share everything but their own arithmetic, so ``compute`` runs for the
-    first of them and the others get actual / would-have / delta from the same
-    formulas (``compute.actual_pnl``, ``compute.would_have_pnl``) with their numbers.
+    option) share everything but their own arithmetic, so ``compute`` runs once per
+    window (memoised across the batch's chunks) and every row gets actual / would-have /
+    delta from the same formulas (``compute.actual_pnl_of``, ``compute.would_have_pnl_of``)
+    with its own numbers: no per-row PositionInput, no per-row window.
     """
-    updates, finalized_ids = [], []
+    updates = []
     finalized = pending = failed = 0
     for row in rows:
-        sid, position_id, symbol, asset_type, quantity, cost, close, commission, mult, closed_at, horizon = row
-        p = PositionInput(symbol=symbol, asset_type=asset_type, quantity=quantity, cost_basis=cost,
-                          close_price=close, close_commission=commission, multiplier=mult, closed_at=closed_at,
-                          horizon=horizon)
+        sid, symbol, asset_type, quantity, cost, close, commission, mult, closed_at, horizon = row[:10]
+        tid = row[10:]  # PostgreSQL: (ctid,), carried to the UPDATE
         try:
-            key = (symbol, closed_at.astimezone(nyse.NEW_YORK).date(), nyse.effective_first_session(closed_at),
-                   horizon, asset_type in OPTION_ASSET_TYPES)
-            template = memo.get(key)
-            if template is None:
-                result = compute(p, data[symbol], as_of=now)
-                factors = (horizon_factors(p, data[symbol], result.horizon_session)
-                           if result.would_have_pnl is not None else None)
-                memo[key] = template = (result, factors)
-                actual, would, delta = result.actual_pnl, result.would_have_pnl, result.delta_pnl
-            else:
-                result, factors = template
-                actual = actual_pnl(p)
-                would = would_have_pnl(p, result.horizon_price, *factors) if factors else None
-                delta = would - actual if would is not None else None
+            key = (symbol, *nyse.close_day_and_first_session(closed_at), horizon, asset_type in OPTION_ASSET_TYPES)
+            window = memo.get(key)
+            if window is None:
+                p = PositionInput(symbol=symbol, asset_type=asset_type, quantity=quantity, cost_basis=cost,
+                                  close_price=close, close_commission=commission, multiplier=mult,
+                                  closed_at=closed_at, horizon=horizon)
+                window = memo[key] = _window(p, data[symbol], now)
+            result, factors, fits = window
+            actual = actual_pnl_of(close, cost, quantity, mult, commission)
+            would = (would_have_pnl_of(result.horizon_price, *factors, cost, quantity, mult, commission)
+                     if factors else None)
+            delta = would - actual if would is not None else None
         except nyse.NoTradingDay as exc:  # revision §12: "no next trading day" skips the row, ERROR
             logger.error("wcb: snapshot %s (%s): no next trading day (%s); skipped", sid, symbol, exc)
             failed += 1
@@ -502,32 +534,43 @@ def _compute_batch(rows: list[tuple], data: dict, now: datetime, memo: dict):
         if result.held_dividend_ex_date is not None:  # revision §12: the one-session dividend lag, WARNING
             logger.warning("wcb: snapshot %s (%s) held open: a dividend went ex on %s, its horizon session; "
                            "re-evaluated after the next session", sid, symbol, result.held_dividend_ex_date.isoformat())
-        if not _fits_columns(result.horizon_price, would, actual, delta, result.dividends_in_window,
-                             result.split_ratio_applied):
+        if not (fits and _fits_row(would, actual, delta)):
             logger.error("wcb: snapshot %s (%s) has values beyond the column precisions; left pending", sid, symbol)
             failed += 1
             continue
         if result.horizon_reached:
             updates.append((sid, result.horizon_price, result.horizon_timestamp_utc, would, actual, delta,
                             result.dividends_in_window, result.split_ratio_applied, result.data_source,
-                            result.spinoff_detected, True))
-            finalized_ids.append(position_id)
+                            result.spinoff_detected, True, *tid))
             finalized += 1
         else:
             # Still pending (no data yet, missing horizon bar, dividend lag): only provenance moves.
             updates.append((sid, None, None, None, None, None, None, None, result.data_source,
-                            result.spinoff_detected, False))
+                            result.spinoff_detected, False, *tid))
             pending += 1
-    return updates, finalized_ids, (finalized, pending, failed)
+    return updates, (finalized, pending, failed)
 
 
-# horizon_price, would_have_pnl, actual_pnl, delta_pnl, dividends_in_window, split_ratio_applied
-_LIMITS = (Decimal(10) ** 6, Decimal(10) ** 8, Decimal(10) ** 8, Decimal(10) ** 8, Decimal(10) ** 6, Decimal(10) ** 4)
+def _window(p: PositionInput, data, now: datetime) -> tuple:
+    """(the window's result, its r/D factors or None when there is no would-have, whether its own values fit)."""
+    result = compute(p, data, as_of=now)
+    factors = horizon_factors(p, data, result.horizon_session) if result.would_have_pnl is not None else None
+    fits = _fits(result.horizon_price, _PRICE_LIMIT) and _fits(result.dividends_in_window, _DIVIDENDS_LIMIT) and \
+        _fits(result.split_ratio_applied, _RATIO_LIMIT)
+    return result, factors, fits
 
 
-def _fits_columns(*values) -> bool:
-    """A value too wide for its NUMERIC column would fail the whole chunk's UPDATE."""
-    return all(value is None or abs(value) < limit for value, limit in zip(values, _LIMITS))
+# The NUMERIC columns' bounds (design §3.1): a value too wide would fail the whole chunk's UPDATE.
+_PRICE_LIMIT, _PNL_LIMIT, _DIVIDENDS_LIMIT, _RATIO_LIMIT = Decimal(10) ** 6, Decimal(10) ** 8, Decimal(10) ** 6, \
+    Decimal(10) ** 4
+
+
+def _fits(value, limit: Decimal) -> bool:
+    return value is None or abs(value) < limit
+
+
+def _fits_row(would, actual, delta) -> bool:
+    return _fits(would, _PNL_LIMIT) and _fits(actual, _PNL_LIMIT) and _fits(delta, _PNL_LIMIT)
 
 
 def _write_batch(updates: list[tuple], now: datetime) -> None:
@@ -540,9 +583,20 @@ def _write_batch(updates: list[tuple], now: datetime) -> None:
 
 
 def _write_batch_pg(updates: list[tuple], now: datetime) -> None:
-    """One statement for the chunk: a column of values per field, ``unnest`` turns them into rows."""
-    columns = [list(column) for column in zip(*updates)]
-    arrays = ", ".join(f"%s::{cast}[]" for cast in ("uuid", *_PG_CASTS))
+    """One statement for the chunk: a column of values per field, ``unnest`` turns them into rows.
+
+    Each value row finds its snapshot by ``ctid`` (the row was locked by this transaction's
+    claim, so its address holds) and checks the id as well. The planner prices a random heap
+    fetch at several sequential pages, so on a table of some 100k rows it hashed a sequential
+    scan of the whole table for every chunk (whether joined on ``id``, with or without an
+    ``id = ANY(…)`` hint, or on ``ctid``): quadratic in the table's size. ``enable_seqscan``
+    off for this transaction leaves it the TID scan, about one page visit per row.
+
+    The arrays travel as text literals built here: psycopg's client-side quoting of a
+    1,000-element array (a regular expression per element) cost more than the UPDATE.
+    """
+    columns = [_pg_array(column, kind) for column, kind in zip(zip(*updates), _PG_ARRAYS)]
+    arrays = ", ".join(f"%s::{kind}[]" for kind in _PG_ARRAYS)
     sql = f"""
         UPDATE closed_position_wcb_snapshots AS s SET
             horizon_price = v.horizon_price,
@@ -557,13 +611,33 @@ def _write_batch_pg(updates: list[tuple], now: datetime) -> None:
             horizon_reached = v.horizon_reached,
             last_computed_at = %s,
             updated_at = %s
-        FROM unnest({arrays}) AS v(id, {", ".join(_WRITE_FIELDS)})
-        WHERE s.id = v.id AND s.id = ANY(%s::uuid[]) AND NOT s.horizon_reached
+        FROM unnest({arrays}) AS v(id, {", ".join(_WRITE_FIELDS)}, tid)
+        WHERE s.ctid = v.tid AND s.id = v.id AND NOT s.horizon_reached
     """
-    # ``s.id = ANY(…)`` lets the planner fetch the chunk's rows by primary key; with the join alone it
-    # hashes a sequential scan of the whole table for every chunk (quadratic in the pending rows).
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, now, *columns, columns[0]])
+        # Both for this transaction only. synchronous_commit: a chunk lost in a crash leaves its rows and the
+        # batch cursor as they were (one transaction), so the redelivered batch redoes it; no commit waits on disk.
+        cursor.execute("SELECT set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)")
+        cursor.execute(sql, [now, now, *columns])
+
+
+# The PostgreSQL type of each column of an update tuple: id, the _WRITE_FIELDS, the row's ctid.
+_PG_ARRAYS = ("uuid", "numeric", "timestamptz", "numeric", "numeric", "numeric", "numeric", "numeric", "text",
+              "boolean", "boolean", "tid")
+
+
+def _quoted(value) -> str:  # a tid is "(page,item)"; text may hold any character
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_PG_FORMAT = {"boolean": lambda value: "t" if value else "f", "timestamptz": datetime.isoformat, "text": _quoted,
+              "tid": _quoted, "uuid": str, "numeric": str}  # Decimal's str is a valid numeric literal
+
+
+def _pg_array(values, kind: str) -> str:
+    """A PostgreSQL array literal, ``{a,b,NULL}``, for one column of the chunk."""
+    fmt = _PG_FORMAT[kind]
+    return "{" + ",".join(["NULL" if value is None else fmt(value) for value in values]) + "}"
 
 
 def _write_batch_portable(updates: list[tuple], now: datetime) -> None:
@@ -587,9 +661,3 @@ def _write_batch_portable(updates: list[tuple], now: datetime) -> None:
     """
     with connection.cursor() as cursor:
         cursor.executemany(sql, prepped)
-
-
-def _forget_cached(position_ids: list) -> None:
-    """Drop the cached in-progress trajectories of rows just finalized (best effort, no query)."""
-    if position_ids:
-        forget_trajectories(position_ids)

@@ -200,9 +200,10 @@ class WcbJobBatch(models.Model):
     """One batch of a run: a set of symbols, processed by one Celery task (fan-out).
 
     The row is the batch's progress and its counter: every transaction that
-    writes snapshot rows also advances ``last_pk`` and adds to the counts, so a
-    task redelivered after its worker died resumes after the last committed
-    rows and the run's summary (the sum of its batches) counts each row once.
+    writes snapshot rows also advances the cursor (``last_symbol``, ``last_pk``)
+    and adds to the counts, so a task redelivered after its worker died resumes
+    after the last committed rows and the run's summary (the sum of its batches)
+    counts each row once.
     """
 
     class Status(models.TextChoices):
@@ -215,6 +216,8 @@ class WcbJobBatch(models.Model):
     index = models.IntegerField()
     symbols = models.JSONField(help_text="[[symbol, pending rows when planned, earliest close], ...]")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    # Keyset cursor over the batch's rows in (symbol, id) order: rows up to (last_symbol, last_pk) are done.
+    last_symbol = models.CharField(max_length=16, blank=True, default="", help_text="Keyset cursor: symbol part.")
     last_pk = models.UUIDField(null=True, blank=True, help_text="Keyset cursor: rows up to here are done.")
     finalized = models.IntegerField(default=0)
     pending = models.IntegerField(default=0)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 from raxx.errors import ApplicationError
@@ -18,7 +21,7 @@ from raxx.models import Customer
 from . import calendar as nyse
 from . import market_data
 from .compute import PositionInput, compute, horizon_session_for
-from .models import HORIZON_EOD, HORIZON_EOM, ClosedPosition, WcbSnapshot
+from .models import HORIZON_EOD, HORIZON_EOM, ClosedPosition, WcbSnapshot, WcbTierObservation
 
 logger = logging.getLogger(__name__)
 
@@ -44,31 +47,87 @@ def utc_z(moment: datetime | None) -> str | None:
     return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=None)
+def _quantum(field_name: str) -> Decimal:
+    return Decimal(1).scaleb(-WcbSnapshot._meta.get_field(field_name).decimal_places)
+
+
 def decimal_string(value: Decimal | None, field_name: str) -> str | None:
     """NUMERIC precision kept: a value of a NUMERIC(12,6) column is '182.340000'."""
     if value is None:
         return None
-    places = WcbSnapshot._meta.get_field(field_name).decimal_places
     try:
-        value = Decimal(value).quantize(Decimal(1).scaleb(-places))
+        value = Decimal(value).quantize(_quantum(field_name))
         return f"{abs(value) if value == 0 else value:f}"  # never "-0.000000"
     except InvalidOperation:  # a computed (never stored) value too wide to quantize: show it as it is
         return f"{Decimal(value):f}"
 
 
-def _snapshot_for(*, customer: Customer, position_id: str) -> WcbSnapshot:
+@dataclass(frozen=True)
+class RenderRow:
+    """What one render reads, in one query: the caller's position's snapshot and their tier sighting."""
+
+    snapshot: WcbSnapshot | None  # None: the position has no snapshot (closed on free, pruned)
+    sighting: dict | None  # wcb_tier_observations' row for the caller ({free_since, last_paid_seen_at}), or None
+
+
+_SIGHTING_FIELDS = ("free_since", "last_paid_seen_at")
+
+
+@lru_cache(maxsize=4)
+def _render_sql(vendor: str) -> tuple[str, tuple]:
+    """The render's one query, and each column's converters (the ORM's own, applied without the ORM)."""
+    qn = connection.ops.quote_name
+    columns = [("s", f) for f in WcbSnapshot._meta.concrete_fields] + \
+        [("o", WcbTierObservation._meta.get_field(name)) for name in _SIGHTING_FIELDS]
+    sql = (f"SELECT p.id, o.customer_id IS NOT NULL, {', '.join(f'{a}.{qn(f.column)}' for a, f in columns)} "
+           f"FROM {qn(ClosedPosition._meta.db_table)} p "
+           f"LEFT JOIN {qn(WcbSnapshot._meta.db_table)} s ON s.position_id = p.id "
+           f"LEFT JOIN {qn(WcbTierObservation._meta.db_table)} o ON o.customer_id = p.customer_id "
+           "WHERE p.id = %s AND p.customer_id = %s")
+    converters = []
+    for alias, field in columns:
+        col = field.get_col(alias)  # a foreign key reads as its target (a UUID here)
+        converters.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
+    return sql, tuple(converters)
+
+
+def _converted(values, converters) -> list:
+    out = []
+    for value, (expression, functions) in zip(values, converters):
+        if value is not None:
+            for function in functions:
+                value = function(value, expression, connection)
+        out.append(value)
+    return out
+
+
+def render_row(*, customer: Customer, position_id: str) -> RenderRow:
+    """The caller's position's snapshot, and their tier sighting, in one query.
+
+    Ownership is part of the query: another customer's position looks absent (404
+    ``position_not_found``, not 403). The sighting rides along (the caller's own row,
+    joined), so a cached render costs this one query.
+    """
     try:
         pid = uuid.UUID(str(position_id))
     except ValueError:
         raise ApplicationError(POSITION_NOT_FOUND, status_code=404)
-    # Ownership is part of the query: another customer's position looks absent (404, not 403).
-    position = ClosedPosition.objects.filter(pk=pid, customer=customer).select_related("wcb_snapshot").first()
-    if position is None:
+    sql, converters = _render_sql(connection.vendor)
+    uuid_field = WcbSnapshot._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [uuid_field.get_db_prep_value(pid, connection),
+                             uuid_field.get_db_prep_value(customer.pk, connection)])
+        row = cursor.fetchone()
+    if row is None:
         raise ApplicationError(POSITION_NOT_FOUND, status_code=404)
-    snapshot = getattr(position, "wcb_snapshot", None)
-    if snapshot is None:
-        raise ApplicationError(WCB_NOT_AVAILABLE, status_code=404)
-    return snapshot
+    seen, values = row[1], _converted(row[2:], converters)
+    fields = WcbSnapshot._meta.concrete_fields
+    sighting = dict(zip(_SIGHTING_FIELDS, values[len(fields):])) if seen else None
+    if values[0] is None:  # the LEFT JOIN found no snapshot
+        return RenderRow(None, sighting)
+    snapshot = WcbSnapshot.from_db(connection.alias, [f.attname for f in fields], values[:len(fields)])
+    return RenderRow(snapshot, sighting)
 
 
 def _input(snapshot: WcbSnapshot, horizon: str) -> PositionInput:
@@ -188,9 +247,8 @@ def forget_trajectories(position_ids) -> int:
     return len(keys)
 
 
-def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tier: str | None,
-               now: datetime | None = None) -> dict:
-    """The §7.3 body for one of the customer's positions.
+def wcb_render(*, snapshot: WcbSnapshot, horizon: str | None, tier: str | None, now: datetime | None = None) -> dict:
+    """The §7.3 body for one of the customer's positions (its snapshot from :func:`render_row`).
 
     ``horizon`` is a stored value (``close_of_market_only``/``monthly``) or None
     for the snapshot's own. Tier checks are the caller's; a ``pro`` caller whose
@@ -199,7 +257,6 @@ def wcb_render(*, customer: Customer, position_id: str, horizon: str | None, tie
     fields are computed for that horizon instead (never stored).
     """
     now = now or _now()
-    snapshot = _snapshot_for(customer=customer, position_id=position_id)
     if horizon is None:
         horizon = snapshot.tracking_horizon
         if horizon == HORIZON_EOM and tier != "pro_plus":

@@ -118,15 +118,21 @@ def wcb_setting_update(*, customer: Customer, tracking_horizon: str) -> str:
     return tracking_horizon
 
 
-def wcb_tier_observe(*, customer: Customer, tier: str | None) -> None:
+UNREAD = object()  # wcb_tier_observe(seen=...) not given: the service reads the row itself
+
+
+def wcb_tier_observe(*, customer: Customer, tier: str | None, seen=UNREAD) -> None:
     """Remember when this customer was last seen paid, and since when free.
 
-    One SELECT on the hot path; a write only when the picture changed (first
-    sighting, a switch between paid and free, or a day-old paid sighting).
+    One SELECT on the hot path (none when the caller read the row in its own query and
+    passes it as ``seen``: ``{"free_since", "last_paid_seen_at"}``, or None for no row);
+    a write only when the picture changed (first sighting, a switch between paid and free,
+    or a day-old paid sighting).
     """
     now = timezone.now()
     paid = tier in PAID_TIERS
-    seen = WcbTierObservation.objects.filter(customer=customer).values("free_since", "last_paid_seen_at").first()
+    if seen is UNREAD:
+        seen = WcbTierObservation.objects.filter(customer=customer).values("free_since", "last_paid_seen_at").first()
     if seen is None:
         try:
             with transaction.atomic():
@@ -135,12 +141,11 @@ def wcb_tier_observe(*, customer: Customer, tier: str | None) -> None:
         except IntegrityError:  # a concurrent request recorded the first sighting
             pass
         return
-    rows = WcbTierObservation.objects.filter(customer=customer)
     if paid and (seen["free_since"] is not None or seen["last_paid_seen_at"] is None
                  or seen["last_paid_seen_at"] < now - timedelta(days=1)):
-        rows.update(free_since=None, last_paid_seen_at=now)
+        WcbTierObservation.objects.filter(customer=customer).update(free_since=None, last_paid_seen_at=now)
     elif not paid and seen["free_since"] is None:
-        rows.filter(free_since__isnull=True).update(free_since=now)
+        WcbTierObservation.objects.filter(customer=customer, free_since__isnull=True).update(free_since=now)
 
 
 def wcb_retention_prune(*, now: datetime | None = None) -> int:

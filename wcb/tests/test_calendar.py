@@ -144,3 +144,94 @@ def test_next_previous_and_first_session_of_month():
     assert nyse.previous_session(date(2026, 11, 27)) == date(2026, 11, 25)
     assert nyse.first_session_of_month(date(2026, 1, 20)) == date(2026, 1, 2)
     assert nyse.first_session_of_month(date(2026, 6, 30)) == date(2026, 6, 1)
+
+
+# --- how the calendar is loaded: the library's schedule, built outside the worker ---------------------
+
+
+def test_the_schedule_is_the_librarys():
+    import warnings
+
+    import exchange_calendars as xcals
+
+    start, end = nyse.calendar_range()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' own deprecations inside the library
+        closes = xcals.get_calendar("XNYS", start=start.isoformat(), end=end.isoformat()).schedule["close"]
+    cal = nyse._cal()
+    assert cal.dates == [ts.date() for ts in closes.index]
+    assert cal.closes == {ts.date(): close.to_pydatetime().astimezone(UTC) for ts, close in closes.items()}
+
+
+def test_a_cached_schedule_is_read_without_building_it_again(tmp_path, settings, monkeypatch):
+    settings.WCB_CALENDAR_CACHE_DIR = str(tmp_path / "calendar")
+    start, end = nyse.calendar_range()
+    built = nyse._load_schedule(start, end)  # a child process builds it, the file keeps it
+    assert [p.name for p in (tmp_path / "calendar").iterdir()] == [nyse._cache_file(start, end).name]
+
+    def no_build(*args):
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(nyse, "_build_in_child", no_build)
+    monkeypatch.setattr(nyse, "build_schedule", no_build)
+    assert nyse._load_schedule(start, end) == built
+
+
+def test_a_child_that_cannot_run_falls_back_to_this_process(tmp_path, settings, monkeypatch, caplog):
+    settings.WCB_CALENDAR_CACHE_DIR = str(tmp_path)
+
+    def fails(*args):
+        raise OSError("no interpreter here")
+
+    monkeypatch.setattr(nyse, "_build_in_child", fails)
+    start, end = nyse.calendar_range()
+    assert nyse._load_schedule(start, end) == nyse.build_schedule(start, end)
+    assert "could not build it" in caplog.text
+
+
+def test_a_corrupt_cache_file_is_rebuilt(tmp_path, settings):
+    settings.WCB_CALENDAR_CACHE_DIR = str(tmp_path)
+    start, end = nyse.calendar_range()
+    nyse._cache_file(start, end).write_text("{not json")
+    assert nyse._load_schedule(start, end) == nyse.build_schedule(start, end)
+
+
+def test_the_render_and_job_paths_never_import_pandas(tmp_path):
+    """A fresh worker process: calendar, the render's computation and a job chunk's, with an empty calendar cache."""
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    probe = f"""
+import os, sys
+from datetime import datetime, timezone
+from decimal import Decimal
+import django
+django.setup()
+from django.conf import settings
+settings.WCB_CALENDAR_CACHE_DIR = {str(tmp_path)!r}
+settings.MARKET_DATA_PROVIDER = "fixture"
+from wcb import calendar as nyse, jobs, selectors
+from wcb.models import WcbSnapshot
+closed = datetime(2026, 4, 15, 18, 0, tzinfo=timezone.utc)
+snap = WcbSnapshot(symbol="AAPL", tracking_horizon="monthly", close_timestamp_utc=closed, close_price=Decimal("110"),
+                   cost_basis=Decimal("90"), position_size_signed=Decimal("10"), close_commission=Decimal("1"),
+                   multiplier=1, asset_type="equity", horizon_reached=False)
+now = datetime(2026, 5, 1, 23, 0, tzinfo=timezone.utc)
+payload = selectors.trajectory_payload(snap, "monthly", now)
+assert payload["tracking_days"] > 5, payload
+row = ("00000000-0000-0000-0000-000000000001", "AAPL", "equity", Decimal("10"), Decimal("90"), Decimal("110"),
+       Decimal("1"), 1, closed, "close_of_market_only")
+data, failed = jobs._fetch([("AAPL", closed, nyse.last_completed_session(now))], "eod", None)
+updates, counts = jobs._compute_batch([row], data, now, {{}})
+assert counts == (1, 0, 0), counts
+heavy = sorted(m for m in ("pandas", "numpy", "exchange_calendars") if m in sys.modules)
+print("heavy:", ",".join(heavy))
+"""
+    env = {**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "raxx.settings_test",
+           "MARKET_DATA_FIXTURES_DIR": django_settings.MARKET_DATA_FIXTURES_DIR}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=django_settings.BASE_DIR, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "heavy:"

@@ -36,6 +36,27 @@ def test_the_wcb_routes_record_the_tier_they_saw(api_for, customer, db):
     assert WcbTierObservation.objects.get(customer=customer).free_since is None
 
 
+def test_a_render_records_the_sighting_it_read_with_the_position(api_for, customer, other_customer, market, record,
+                                                                  flags):
+    flags.on("FLAG_WCB_ENABLED")
+    position = record()
+    WcbTierObservation.objects.filter(customer=customer).update(free_since=timezone.now(), last_paid_seen_at=None)
+    assert api_for(customer, "pro").get(URL.format(position.id)).status_code == 200
+    seen = WcbTierObservation.objects.get(customer=customer)
+    assert seen.free_since is None and seen.last_paid_seen_at is not None
+    WcbTierObservation.objects.all().delete()  # no row yet: the render writes the first one
+    assert api_for(customer, "pro_plus").get(URL.format(position.id)).status_code == 200
+    assert WcbTierObservation.objects.get(customer=customer).last_paid_seen_at is not None
+    # The 404s record it too: another customer's position, and a position closed without a snapshot.
+    WcbTierObservation.objects.update_or_create(customer=other_customer, defaults={"free_since": timezone.now()})
+    assert api_for(other_customer, "pro").get(URL.format(position.id)).json() == {"error": "position_not_found"}
+    assert WcbTierObservation.objects.get(customer=other_customer).free_since is None
+    no_snapshot = record(tier="free", who=other_customer)
+    WcbTierObservation.objects.filter(customer=other_customer).update(free_since=timezone.now())
+    assert api_for(other_customer, "pro").get(URL.format(no_snapshot.id)).json() == {"error": "wcb_not_available"}
+    assert WcbTierObservation.objects.get(customer=other_customer).free_since is None
+
+
 def test_snapshots_are_pruned_90_days_after_a_downgrade(customer, other_customer, record, market):
     mine, theirs = record(), record(who=other_customer)
     now = timezone.now()
