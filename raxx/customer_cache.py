@@ -25,6 +25,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django_redis.cache import RedisCache
 
 from .models import Customer
 
@@ -93,15 +94,42 @@ def start_generation(customer_id) -> str | None:
 
 def remember(customer: Customer, generation: str | None) -> None:
     """Cache ``customer`` (read from the database after ``generation`` was read) for the next requests."""
+    from django.core.cache import cache as default_cache
+
+    from .throttling import customer_counter_keys
+
     cache = store()
     try:
-        if customer.is_tombstoned:  # never cached; and nothing about an erased account stays behind
+        if customer.is_tombstoned:  # never cached; and nothing about an erased account stays behind,
+            # not even the rate-limit counters this request's one round trip counted (raxx/request_cache.py)
             cache.delete_many([row_key(customer.pk), generation_key(customer.pk)])
+            default_cache.delete_many(customer_counter_keys(customer))
         elif generation is not None:
-            cache.set(row_key(customer.pk), (generation, {f: getattr(customer, f) for f in _FIELDS}),
-                      timeout=_ttl())
+            _write_while_current(cache, customer.pk, generation, (generation, {f: getattr(customer, f) for f in _FIELDS}))
     except Exception:  # noqa: BLE001
         logger.warning("customer cache unreachable on write; the next request reads the database")
+
+
+# Write the row only while the generation is still the one read (atomic on Redis): a reader slower than an
+# erasure never puts the erased email back, even under a dead generation.
+_WRITE_WHILE_CURRENT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+end
+return 0
+"""
+_scripts: dict = {}
+
+
+def _write_while_current(cache, customer_id, generation: str, entry) -> None:
+    if not isinstance(cache, RedisCache):  # the file / memory caches: one machine, a plain write
+        cache.set(row_key(customer_id), entry, timeout=_ttl())
+        return
+    client = cache.client.get_client(write=True)
+    script = _scripts.get("write") or _scripts.setdefault("write", client.register_script(_WRITE_WHILE_CURRENT))
+    script(keys=[cache.make_key(generation_key(customer_id)), cache.make_key(row_key(customer_id))],
+           args=[cache.client.encode(generation, allow_int=False), cache.client.encode(entry, allow_int=False), _ttl()],
+           client=client)
 
 
 def _replace_generation(customer_id) -> bool:

@@ -82,10 +82,14 @@ def _pipeline(store, keys: list[str], request, customer_id, http_request) -> dic
         seen = _decoded.get(key)
         if seen is not None and seen[0] == raw:  # the very bytes decoded before: the same value
             found[key] = seen[1]
-        else:
+            continue
+        try:
             found[key] = store.client.decode(raw)
-            if not key.startswith("customer:"):  # a fixed set of keys (every registered flag's): bounded
-                _decoded[key] = (raw, found[key])
+        except Exception:  # noqa: BLE001 - a value we cannot read (corrupt, another serializer): a miss
+            logger.warning("cache entry %s could not be decoded; reading it from the database", key)
+            continue
+        if not key.startswith("customer:"):  # a fixed set of keys (every registered flag's): bounded
+            _decoded[key] = (raw, found[key])
     for name, (hit, miss) in hits.items():
         cache_read(name, True, hit)
         cache_read(name, False, miss)

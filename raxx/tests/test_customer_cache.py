@@ -7,12 +7,13 @@ request, in every process, although the row of a live customer is served from th
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from django_redis.cache import RedisCache
 
 from raxx import customer_cache
-from raxx.dsr import erase_customer
+from raxx.dsr import erase_customer, leftovers
 from raxx.merge import AccountsRefused, merge_accounts
 from raxx.models import AuditEvent, Customer
-from raxx.tests.helpers import dead_redis_caches
+from raxx.tests.helpers import PROBE_URLS, dead_redis_caches
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +40,44 @@ def test_a_merged_away_customer_gets_401_on_the_next_request(api_for, customer, 
 
 def test_an_erased_customer_gets_401_on_the_next_request_and_nothing_stays_cached(api, customer):
     assert api.get("/api/me").status_code == 200
-    erase_customer(customer_id=customer.pk)
+    result = erase_customer(customer_id=customer.pk)
     assert api.get("/api/me").status_code == 401
     store = customer_cache.store()
     assert store.get(customer_cache.row_key(customer.pk)) is None  # a tombstoned row is never cached
+    # nor the rate-limit counters that the refused request's one round trip counted (CONTRACTS §10)
+    assert leftovers(customer_id=customer.pk, email="owner@example.test", cache_keys=result.cache_keys) == []
+
+
+def test_a_reader_slower_than_an_erasure_never_writes_the_email_back(customer):
+    """The reader read the generation and the row (email set) before the erasure committed; the
+    erasure's last step dropped the keys; the reader's late write must not put the email back."""
+    generation = customer_cache.start_generation(customer.pk)
+    live = Customer.objects.get(pk=customer.pk)
+    result = erase_customer(customer_id=customer.pk)
+    store = customer_cache.store()
+    store.delete_many(result.cache_keys)  # what the erasure does once committed (a test never commits)
+    customer_cache.remember(live, generation)
+    if isinstance(store, RedisCache):  # the write is conditional on the generation, atomically
+        assert store.get(customer_cache.row_key(customer.pk)) is None
+    assert customer_cache.from_entry(customer.pk, store.get(customer_cache.generation_key(customer.pk)),
+                                     store.get(customer_cache.row_key(customer.pk))) is None
+
+
+@pytest.mark.urls(PROBE_URLS)
+def test_a_cache_entry_that_cannot_be_decoded_is_a_miss_not_a_500(api, flags):
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL: the one pipeline is Redis's")
+    from django_redis import get_redis_connection
+
+    from flags.cache import batch_keys
+
+    flags.on("FLAG_WCB_ENABLED")
+    assert api.get("/api/probe/flagged").status_code == 200
+    store = customer_cache.store()
+    connection = get_redis_connection("default")
+    for key in batch_keys()[1:]:
+        connection.set(store.make_key(key), b"\x80not a pickle")
+    assert api.get("/api/probe/flagged").status_code == 200  # read from the database instead
 
 
 def test_a_change_of_the_row_is_served_on_the_next_request(api, customer):
