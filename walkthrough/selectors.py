@@ -6,7 +6,8 @@ from functools import lru_cache
 
 from django.db import connections, router
 from django.db.models import Count, Q
-from django.db.models.sql import Query
+
+from raxx.sql import column_converters, converted
 
 from .models import WalkthroughPaperTrade, WalkthroughProgram, WalkthroughProgress
 from .routing import Cell, next_screen, route_for
@@ -30,8 +31,7 @@ class _TesterStatement:
     sql: str
     progress_fields: tuple
     program_fields: tuple
-    columns: tuple  # one expression per selected column, for the converters
-    query: Query
+    converters: tuple  # per selected column (raxx.sql.column_converters)
     progress_attnames: frozenset
     program_attnames: frozenset
 
@@ -47,7 +47,7 @@ def _tester_statement(alias: str) -> _TesterStatement:
            f"INNER JOIN {quote(WalkthroughProgram._meta.db_table)} g ON g.{quote('id')} = p.{quote('program_id')} "
            f"WHERE p.{quote('token_hash')} = %s")
     columns = tuple(f.get_col("p") for f in progress_fields) + tuple(f.get_col("g") for f in program_fields)
-    return _TesterStatement(sql, progress_fields, program_fields, columns, Query(WalkthroughProgress),
+    return _TesterStatement(sql, progress_fields, program_fields, column_converters(columns, connections[alias]),
                             frozenset(f.attname for f in progress_fields), frozenset(f.attname for f in program_fields))
 
 
@@ -68,8 +68,7 @@ def progress_for_token(*, token_hash: str) -> WalkthroughProgress | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    compiler = connection.ops.compiler("SQLCompiler")(statement.query, connection, alias)
-    row = next(compiler.apply_converters([row], compiler.get_converters(statement.columns)))
+    row = converted(row, statement.converters, connection)
     split = len(statement.progress_fields)
     progress = WalkthroughProgress.from_db(alias, statement.progress_attnames, row[:split])
     progress.program = WalkthroughProgram.from_db(alias, statement.program_attnames, row[split:])

@@ -17,6 +17,7 @@ from django.utils import timezone
 from raxx.errors import ApplicationError
 from raxx.metrics import cache_read
 from raxx.models import Customer
+from raxx.sql import column_converters, converted
 
 from . import calendar as nyse
 from . import market_data
@@ -85,21 +86,8 @@ def _render_sql(vendor: str) -> tuple[str, tuple]:
            f"LEFT JOIN {qn(WcbSnapshot._meta.db_table)} s ON s.position_id = p.id "
            f"LEFT JOIN {qn(WcbTierObservation._meta.db_table)} o ON o.customer_id = p.customer_id "
            "WHERE p.id = %s AND p.customer_id = %s")
-    converters = []
-    for alias, field in columns:
-        col = field.get_col(alias)  # a foreign key reads as its target (a UUID here)
-        converters.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
-    return sql, tuple(converters)
-
-
-def _converted(values, converters) -> list:
-    out = []
-    for value, (expression, functions) in zip(values, converters):
-        if value is not None:
-            for function in functions:
-                value = function(value, expression, connection)
-        out.append(value)
-    return out
+    # a foreign key reads as its target (a UUID here)
+    return sql, column_converters([field.get_col(alias) for alias, field in columns], connection)
 
 
 def render_row(*, customer: Customer, position_id: str) -> RenderRow:
@@ -121,7 +109,7 @@ def render_row(*, customer: Customer, position_id: str) -> RenderRow:
         row = cursor.fetchone()
     if row is None:
         raise ApplicationError(POSITION_NOT_FOUND, status_code=404)
-    seen, values = row[1], _converted(row[2:], converters)
+    seen, values = row[1], converted(row[2:], converters, connection)
     fields = WcbSnapshot._meta.concrete_fields
     sighting = dict(zip(_SIGHTING_FIELDS, values[len(fields):])) if seen else None
     if values[0] is None:  # the LEFT JOIN found no snapshot
