@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate, pre_delete, pre_save
+from django.db.models.signals import post_delete, post_migrate, post_save, pre_delete, pre_save
 from django.utils.module_loading import autodiscover_modules
 
 from .periodic import PeriodicJob
@@ -38,8 +38,12 @@ class RaxxConfig(AppConfig):
 
         register_cache_keys("rate_limits", customer_counter_keys)
         register_cache_keys("customer_row", customer_cache.keys_of)
-        for name, signal in (("pre_save", pre_save), ("pre_delete", pre_delete)):  # never served once changed
-            signal.connect(customer_cache.on_customer_saved, sender=Customer, dispatch_uid=f"customer_cache.{name}")
+        for name, signal, receiver in (  # a cached row is never served once its row changed
+                ("pre_save", pre_save, customer_cache.before_customer_saved),
+                ("pre_delete", pre_delete, customer_cache.before_customer_saved),
+                ("post_save", post_save, customer_cache.after_customer_saved),
+                ("post_delete", post_delete, customer_cache.after_customer_saved)):
+            signal.connect(receiver, sender=Customer, dispatch_uid=f"customer_cache.{name}")
 
         register(AuditEvent, field="customer", on_merge=OnMerge.KEEP,
                  note="An account's history stays with it; erasure deletes it and leaves one dsr_erased event.")

@@ -143,21 +143,28 @@ def _replace_generation(customer_id) -> bool:
 
 
 def invalidate(customer_id) -> None:
-    """Before a change of the customer's row: a new generation, confirmed, and again after the commit.
+    """Inside the transaction that changes the customer's row, before the change: a new generation,
+    confirmed, and again once it commits.
 
     Raises ``CustomerCacheUnreachable`` (nothing has been written) when the cache does not confirm.
     """
+    if not transaction.get_connection().in_atomic_block:  # on_commit would run now, before the change
+        raise RuntimeError("customer_cache.invalidate() runs inside the transaction that changes the row")
+    _before_change(customer_id)
+    transaction.on_commit(lambda: _after_commit(customer_id))
+
+
+def _before_change(customer_id) -> None:
     if not _replace_generation(customer_id):
         raise CustomerCacheUnreachable(
             "the cache did not confirm the invalidation of a customer's cached row: is Redis reachable from "
             "this process? Other processes would keep serving the old row, so nothing was changed")
 
-    def after_commit():
-        if not _replace_generation(customer_id):
-            logger.error("customer cache: the invalidation after the commit was not confirmed for %s; cached "
-                         "entries of the old generation expire within CUSTOMER_CACHE_TTL", customer_id)
 
-    transaction.on_commit(after_commit)
+def _after_commit(customer_id) -> None:
+    if not _replace_generation(customer_id):
+        logger.error("customer cache: the invalidation after the commit was not confirmed for %s; cached "
+                     "entries of the old generation expire within CUSTOMER_CACHE_TTL", customer_id)
 
 
 def invalidate_or_refuse(customer_id) -> None:
@@ -170,7 +177,14 @@ def invalidate_or_refuse(customer_id) -> None:
         raise AccountsRefused("busy", f"Account {customer_id}: {exc}. Try again once the cache answers.") from exc
 
 
-def on_customer_saved(sender, instance, raw=False, **kwargs) -> None:
+def before_customer_saved(sender, instance, raw=False, **kwargs) -> None:
     """pre_save/pre_delete of a Customer: a row that exists is about to change (a new row has no entry)."""
     if not raw and not instance._state.adding:
-        invalidate(instance.pk)
+        _before_change(instance.pk)
+
+
+def after_customer_saved(sender, instance, raw=False, created=False, **kwargs) -> None:
+    """post_save/post_delete: once the change commits (at once in autocommit, where ``save()`` runs
+    outside a transaction), the generation is replaced again."""
+    if not raw and not created:
+        transaction.on_commit(lambda: _after_commit(instance.pk))

@@ -4,6 +4,8 @@ CONTRACTS §1: a tombstoned (merged-away or erased) customer gets 401 — on the
 request, in every process, although the row of a live customer is served from the cache.
 """
 
+import uuid
+
 import pytest
 from django.conf import settings
 from django.test import override_settings
@@ -85,6 +87,34 @@ def test_a_change_of_the_row_is_served_on_the_next_request(api, customer):
     customer.email = "renamed@example.test"
     customer.save()  # an operator's edit: the pre_save signal replaces the generation
     assert api.get("/api/me").json()["email"] == "renamed@example.test"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_outside_a_transaction_replaces_the_generation_after_its_write():
+    """In autocommit ``save()`` runs in no transaction: the second replacement must come after the
+    write, or a reader between the first one and the write would cache the old row as current."""
+    from django.db.models.signals import pre_save
+
+    customer = Customer.objects.create(id=uuid.uuid4(), email="before@example.test")
+    store = customer_cache.store()
+    seen = []
+
+    def reader(sender, instance, **kwargs):  # runs after the cache's own pre_save receiver, before the write
+        seen.append(store.get(customer_cache.generation_key(instance.pk)))
+
+    pre_save.connect(reader, sender=Customer, dispatch_uid="test.reader")
+    try:
+        customer.email = "after@example.test"
+        customer.save()
+    finally:
+        pre_save.disconnect(dispatch_uid="test.reader", sender=Customer)
+    assert seen[0] is not None and store.get(customer_cache.generation_key(customer.pk)) != seen[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invalidate_outside_a_transaction_is_a_programming_error():
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        customer_cache.invalidate(uuid.uuid4())
 
 
 def test_an_entry_read_before_a_tombstone_committed_is_never_served_after_it(customer):
