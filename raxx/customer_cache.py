@@ -118,18 +118,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-_scripts: dict = {}
 
 
 def _write_while_current(cache, customer_id, generation: str, entry) -> None:
     if not isinstance(cache, RedisCache):  # the file / memory caches: one machine, a plain write
         cache.set(row_key(customer_id), entry, timeout=_ttl())
         return
-    client = cache.client.get_client(write=True)
-    script = _scripts.get("write") or _scripts.setdefault("write", client.register_script(_WRITE_WHILE_CURRENT))
+    script = cache.client.get_client(write=True).register_script(_WRITE_WHILE_CURRENT)  # no round trip: EVALSHA
     script(keys=[cache.make_key(generation_key(customer_id)), cache.make_key(row_key(customer_id))],
-           args=[cache.client.encode(generation, allow_int=False), cache.client.encode(entry, allow_int=False), _ttl()],
-           client=client)
+           args=[cache.client.encode(generation, allow_int=False), cache.client.encode(entry, allow_int=False), _ttl()])
 
 
 def _replace_generation(customer_id) -> bool:

@@ -36,13 +36,12 @@ def prefetch(request, customer_id: uuid.UUID) -> tuple[Customer | None, str | No
     flags = isinstance(_flag_cache(), GenerationCache)
     flag_keys = batch_keys() if flags else []
     gen_key, row_key = customer_cache.generation_key(customer_id), customer_cache.row_key(customer_id)
-    keys = [*flag_keys, gen_key, row_key]
     http_request = getattr(request, "_request", request)
     if isinstance(store, RedisCache) and throttling.uses_redis():
-        found = _pipeline(store, keys, request, customer_id, http_request)
+        found = _pipeline(store, flag_keys, [gen_key, row_key], request, customer_id, http_request)
     else:
         try:
-            found = store.get_many(keys)
+            found = store.get_many([*flag_keys, gen_key, row_key])
         except Exception:  # noqa: BLE001 - an unreachable cache: the database answers
             logger.warning("cache unreachable on read; reading the customer and flags from the database")
             found = {}
@@ -61,16 +60,17 @@ def _flag_cache():
         return None
 
 
-def _pipeline(store, keys: list[str], request, customer_id, http_request) -> dict:
+def _pipeline(store, flag_keys: list[str], customer_keys: list[str], request, customer_id, http_request) -> dict:
     counter_keys, windows = throttling.counters(throttling.request_limits(request, customer_id))
+    keys = [*flag_keys, *customer_keys]
     try:
         pipe = store.client.get_client(write=True).pipeline(transaction=False)
-        pipe.mget([*_made_keys(store.key_func, store.key_prefix, store.version, tuple(keys[:-2])),
-                   *(store.make_key(k) for k in keys[-2:])])
+        pipe.mget([*_made_keys(store.key_func, store.key_prefix, store.version, tuple(flag_keys)),
+                   *(store.make_key(k) for k in customer_keys)])
         throttling.queue_counts(pipe, counter_keys)
         results = pipe.execute()
     except Exception as exc:  # noqa: BLE001 - served from the database, limits not enforced (CONTRACTS §10)
-        throttling._warn_cache_down(exc)
+        throttling.warn_cache_down(exc)
         http_request.__dict__[throttling.COUNTED] = (customer_id, None)
         return {}
     http_request.__dict__[throttling.COUNTED] = (customer_id, throttling.longest_wait(windows, results[2::2]))

@@ -274,6 +274,8 @@ CACHES["flags"] = {"BACKEND": "flags.cache.GenerationCache", "LOCATION": "flags_
 FLAGS_CACHE_TTL = env.int("FLAGS_CACHE_TTL", default=10)
 # The customer row of a request, cached in the same store (raxx/customer_cache.py); bounds the same case.
 CUSTOMER_CACHE_TTL = env.int("CUSTOMER_CACHE_TTL", default=300)
+# Where wcb/calendar.py keeps the NYSE schedule it built (default: a folder of this user under the temp dir).
+WCB_CALENDAR_CACHE_DIR = env.str("WCB_CALENDAR_CACHE_DIR", default="")
 WAFFLE_CACHE_NAME = "flags"
 WAFFLE_LOG_MISSING_FLAGS = 30  # logging.WARNING
 

@@ -45,7 +45,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return count, period
 
 
-def _warn_cache_down(exc: Exception) -> None:
+def warn_cache_down(exc: Exception) -> None:
     now = time.monotonic()
     if now - _last_warning[0] > _WARN_EVERY_S:
         _last_warning[0] = now
@@ -82,7 +82,7 @@ def hit(*limits: tuple[str, str]) -> float | None:
     try:
         counts = _redis_counts(keys) if uses_redis() else _cache_counts(keys)
     except Exception as exc:  # noqa: BLE001 - any cache failure: serve the request
-        _warn_cache_down(exc)
+        warn_cache_down(exc)
         return None
     return longest_wait(windows, counts)
 

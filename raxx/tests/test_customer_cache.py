@@ -89,7 +89,7 @@ def test_a_change_of_the_row_is_served_on_the_next_request(api, customer):
     assert api.get("/api/me").json()["email"] == "renamed@example.test"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_save_outside_a_transaction_replaces_the_generation_after_its_write():
     """In autocommit ``save()`` runs in no transaction: the second replacement must come after the
     write, or a reader between the first one and the write would cache the old row as current."""
@@ -111,7 +111,7 @@ def test_a_save_outside_a_transaction_replaces_the_generation_after_its_write():
     assert seen[0] is not None and store.get(customer_cache.generation_key(customer.pk)) != seen[0]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_invalidate_outside_a_transaction_is_a_programming_error():
     with pytest.raises(RuntimeError, match="inside the transaction"):
         customer_cache.invalidate(uuid.uuid4())
