@@ -4,11 +4,10 @@ import math
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from raxx.api import flag_required
 from raxx.errors import ApplicationError
 from raxx.openapi import body, errors
 from raxx.parsers import SafeFormParser, SafeJSONParser, SafeMultiPartParser
@@ -16,7 +15,7 @@ from raxx.parsers import SafeFormParser, SafeJSONParser, SafeMultiPartParser
 from . import schema as shapes
 from . import services
 from .auth import IsTester, WalkthroughTokenAuthentication
-from .routing import cell_for, route_for
+from .routing import PERSONA_ROUTING, SELF_SELECT, cell_for, route_for
 from .scenarios import (DOOR_SCREEN, INTENT_QUESTION, PERSONA_QUESTIONS, SURVEY, TAX_SCREEN, builder_payload,
                         scenario_payload, vs_guide_payload)
 from .selectors import paper_trade_body, progress_status
@@ -40,20 +39,6 @@ class WalkthroughApi(APIView):
 
     def status_body(self, request, progress, **extra) -> dict:
         return {"progress": progress_status(progress=progress, cell=cell_for(request)), **extra}
-
-
-def _cell_requires(switch: str) -> type[BasePermission]:
-    """``raxx.api.flag_required`` for one flag of the walkthrough's cell (404 while it is off): read
-    from the cell, which checks both flags once per request, rather than a third flag check."""
-
-    class CellRequires(BasePermission):
-        def has_permission(self, request, view) -> bool:
-            if not getattr(cell_for(request), switch):
-                raise NotFound()
-            return True
-
-    CellRequires.__name__ = f"CellRequires_{switch}"
-    return CellRequires
 
 
 def _body(request) -> dict:
@@ -152,7 +137,7 @@ class Screen1Api(WalkthroughApi):
 
 @_schema
 class IntentApi(WalkthroughApi):
-    permission_classes = [IsTester, _cell_requires("routing")]  # FLAG_WALKTHROUGH_PERSONA_ROUTING
+    permission_classes = [IsTester, flag_required(PERSONA_ROUTING)]
 
     @extend_schema(request=body(shapes.INTENT_IN), responses={200: shapes.PROGRESS, **OUT_OF_ORDER, **FLAG_OFF})
     def post(self, request):
@@ -166,7 +151,7 @@ class IntentApi(WalkthroughApi):
 
 @_schema
 class SimpleScreenApi(WalkthroughApi):
-    permission_classes = [IsTester, _cell_requires("self_select")]  # FLAG_BETA_WALKTHROUGH_SELF_SELECT
+    permission_classes = [IsTester, flag_required(SELF_SELECT)]
 
     @extend_schema(responses={200: shapes.SIMPLE1, **FLAG_OFF})
     def get(self, request):
