@@ -15,6 +15,20 @@ def plain_view(request):
     return JsonResponse({"ok": True})
 
 
+def plain_round_trip_view(request):
+    """The plain view plus the one Redis round trip an authenticated request makes (the same
+    commands: an MGET of eight keys, a counter's SET NX EX + INCR): the floor of this design."""
+    from django.core.cache import cache
+
+    from raxx.redis_io import round_trip
+
+    keys = [cache.make_key(f"bench:floor:{n}") for n in range(8)]
+    counter = cache.make_key("bench:floor:counter")
+    round_trip(cache.client.get_client(write=True),
+               [("MGET", *keys), ("SET", counter, 0, "EX", 60, "NX"), ("INCR", counter)])
+    return JsonResponse({"ok": True})
+
+
 class BareDrfView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -34,6 +48,7 @@ class AuthFlagView(APIView):
 
 urlpatterns = [
     path("bench/plain", plain_view),
+    path("bench/plain-round-trip", plain_round_trip_view),
     path("bench/drf", BareDrfView.as_view()),
     path("bench/auth-flag", AuthFlagView.as_view()),
 ]

@@ -6,6 +6,7 @@ current request only; a token without a valid ``tier`` has no tier, and
 every tier-gated route fails closed.
 """
 
+import time
 import uuid
 from datetime import timedelta
 from functools import lru_cache
@@ -54,9 +55,44 @@ def canonical_sub(value) -> uuid.UUID:
     return customer_id
 
 
+class VerifiedTokenBackend(TokenBackend):
+    """simplejwt's backend, which remembers the tokens whose signature it has verified.
+
+    Checking a signature (PyJWT: base64, JSON, HMAC or RSA) is the largest cost of a
+    request after the cache round trip, and a customer sends the same token many times.
+    A token is remembered only after a full ``decode`` accepted it, by its exact bytes, on
+    this backend (one backend per key, issuer, audience and leeway: a rotated key starts
+    empty). What a repeat still checks, with PyJWT's rule: ``exp``, which time can break
+    (``Token.verify`` checks it again too). ``nbf`` and ``iat`` only ever stay valid once
+    they are, and the signature, ``aud`` and ``iss`` are fixed by the bytes and the backend.
+    A token without an integer ``exp`` is never remembered (simplejwt refuses it anyway).
+    """
+
+    REMEMBERED = 4096  # tokens per process; the oldest is forgotten first
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._verified: dict[str, dict] = {}
+
+    def decode(self, token, verify: bool = True) -> dict:
+        key = token.decode("ascii", "replace") if isinstance(token, bytes) else token
+        payload = self._verified.get(key) if verify else None
+        if payload is not None and payload["exp"] > time.time() - self.get_leeway().total_seconds():
+            return dict(payload)
+        payload = super().decode(token, verify=verify)
+        if verify and type(payload.get("exp")) is int:
+            try:
+                while len(self._verified) >= self.REMEMBERED:
+                    self._verified.pop(next(iter(self._verified)))
+            except (KeyError, RuntimeError, StopIteration):  # another thread forgot it first
+                pass
+            self._verified[key] = dict(payload)
+        return payload
+
+
 @lru_cache(maxsize=8)
 def _backend(algorithm, signing_key, verifying_key, audience, issuer, leeway) -> TokenBackend:
-    return TokenBackend(algorithm, signing_key, verifying_key, audience, issuer, None, leeway)
+    return VerifiedTokenBackend(algorithm, signing_key, verifying_key, audience, issuer, None, leeway)
 
 
 def token_backend() -> TokenBackend:

@@ -1,6 +1,6 @@
 """One cache round trip per customer request: the customer's row, every flag and the rate limits.
 
-After the JWT is verified, ``prefetch`` sends, in one Redis pipeline (one round trip):
+After the JWT is verified, ``prefetch`` sends, in one Redis round trip (raxx/redis_io.py):
 
 - an MGET of the flag generation and every registered flag's entries (flags/cache.py),
   and of the customer's generation and cached row (raxx/customer_cache.py);
@@ -24,6 +24,7 @@ from flags.cache import GenerationCache, batch_from, batch_keys, flag_cache
 
 from . import customer_cache, throttling
 from .metrics import cache_read
+from .redis_io import round_trip
 from .models import Customer
 
 logger = logging.getLogger(__name__)
@@ -64,11 +65,9 @@ def _pipeline(store, flag_keys: list[str], customer_keys: list[str], request, cu
     counter_keys, windows = throttling.counters(throttling.request_limits(request, customer_id))
     keys = [*flag_keys, *customer_keys]
     try:
-        pipe = store.client.get_client(write=True).pipeline(transaction=False)
-        pipe.mget([*_made_keys(store.key_func, store.key_prefix, store.version, tuple(flag_keys)),
-                   *(store.make_key(k) for k in customer_keys)])
-        throttling.queue_counts(pipe, counter_keys)
-        results = pipe.execute()
+        mget = ("MGET", *_made_keys(store.key_func, store.key_prefix, store.version, tuple(flag_keys)),
+                *(store.make_key(k) for k in customer_keys))
+        results = round_trip(store.client.get_client(write=True), [mget, *throttling.count_commands(counter_keys)])
     except Exception as exc:  # noqa: BLE001 - served from the database, limits not enforced (CONTRACTS §10)
         throttling.warn_cache_down(exc)
         http_request.__dict__[throttling.COUNTED] = (customer_id, None)

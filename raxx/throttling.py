@@ -23,6 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import BaseThrottle
 
 from .models import Customer
+from .redis_io import round_trip
 
 logger = logging.getLogger(__name__)
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -55,9 +56,7 @@ def warn_cache_down(exc: Exception) -> None:
 def _redis_counts(keys: list[tuple[str, int]]) -> list[int]:
     from django_redis import get_redis_connection
 
-    pipe = get_redis_connection("default").pipeline(transaction=False)
-    queue_counts(pipe, keys)
-    return pipe.execute()[1::2]
+    return round_trip(get_redis_connection("default"), count_commands(keys))[1::2]
 
 
 def _cache_counts(keys: list[tuple[str, int]]) -> list[int]:
@@ -108,12 +107,13 @@ def longest_wait(windows, counts) -> float | None:
     return max(waits) if waits else None
 
 
-def queue_counts(pipe, keys: list[tuple[str, int]]) -> None:
-    """Add the counters' ``SET NX EX`` + ``INCR`` to a Redis pipeline (its results: every second one)."""
+def count_commands(keys: list[tuple[str, int]]) -> list[tuple]:
+    """The counters' ``SET NX EX`` + ``INCR`` as Redis commands (raxx/redis_io.py; their replies: every second one)."""
+    commands = []
     for name, period in keys:
         key = cache.make_key(name)  # the cache's prefix and version, as for every other key
-        pipe.set(key, 0, ex=period, nx=True)
-        pipe.incr(key)
+        commands += [("SET", key, 0, "EX", period, "NX"), ("INCR", key)]
+    return commands
 
 
 def request_limits(request, customer_id) -> list[tuple[str, str]]:

@@ -85,3 +85,23 @@ def clear_cache() -> None:
         cache.delete_pattern("*")
     else:
         cache.clear()
+
+
+def redis_writes(monkeypatch) -> list[int]:
+    """Every write to Redis from now on, as the number of commands it carried (several for a
+    pipeline or ``raxx.redis_io.round_trip``, one for a single command). A spy: the commands run."""
+    import hiredis
+    from redis.connection import AbstractConnection, Connection
+
+    writes: list[int] = []
+    send = Connection.send_packed_command
+
+    def spy(self, command, check_health=True):
+        reader = hiredis.Reader()
+        reader.feed(command if isinstance(command, bytes | bytearray) else b"".join(bytes(c) for c in command))
+        writes.append(sum(1 for _ in iter(reader.gets, False)))
+        return send(self, command, check_health)
+
+    assert issubclass(Connection, AbstractConnection)
+    monkeypatch.setattr(Connection, "send_packed_command", spy)
+    return writes

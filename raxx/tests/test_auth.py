@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from jwt.utils import base64url_encode
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.exceptions import TokenBackendExpiredToken
 
 from conftest import token_for
 from raxx.auth import tier_in
@@ -198,3 +199,51 @@ def test_issue_token_refuses_an_asymmetric_algorithm(rs256, customer):
 
 def test_hs256_is_back_after_the_rs256_tests(customer):
     assert me(token_for(customer)).status_code == 200
+
+
+# --- a token verified once (raxx.auth.VerifiedTokenBackend) -----------------------------------
+
+
+def test_a_remembered_token_is_refused_once_it_expires(customer):
+    """The backend remembers a verified token, but never past its exp: 200, then 401 once expired."""
+    import time
+
+    from raxx.auth import token_backend
+
+    exp = int(time.time()) + 1
+    token = sign(claims(sub=str(customer.id), exp=exp))
+    assert me(token).status_code == 200
+    assert token in token_backend()._verified  # remembered
+    time.sleep(max(0.0, exp - time.time()) + 0.05)
+    with pytest.raises(TokenBackendExpiredToken):  # the backend itself refuses it, before simplejwt's own check
+        token_backend().decode(token)
+    assert_401(me(token))
+
+
+def test_a_remembered_token_is_refused_after_the_key_rotates(customer, settings):
+    token = token_for(customer, "pro")
+    assert me(token).status_code == 200
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "SIGNING_KEY": "a-rotated-key-of-at-least-32-bytes!"}
+    assert_401(me(token))
+
+
+def test_a_remembered_payload_with_another_signature_is_refused(customer):
+    payload = claims(sub=str(customer.id))
+    assert me(sign(payload)).status_code == 200
+    assert_401(me(sign(payload, key="another-key-of-at-least-32-bytes!!")))
+    header, body, signature = sign(payload).split(".")
+    assert_401(me(f"{header}.{body}.{signature[:-2]}AA"))
+
+
+def test_the_remembered_tokens_are_bounded_and_handed_out_as_copies(customer, monkeypatch):
+    from raxx.auth import VerifiedTokenBackend, token_backend
+
+    monkeypatch.setattr(VerifiedTokenBackend, "REMEMBERED", 3)
+    backend = token_backend()
+    tokens = [sign(claims(sub=str(customer.id))) for _ in range(5)]
+    for token in tokens:
+        backend.decode(token)
+    assert list(backend._verified)[-3:] == tokens[-3:] and len(backend._verified) == 3
+    backend.decode(tokens[-1])["tier"] = "pro_plus"
+    assert backend.decode(tokens[-1])["tier"] == "pro"
+    assert me(tokens[-1]).json()["tier"] == "pro"

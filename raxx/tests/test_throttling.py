@@ -7,7 +7,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from raxx.tests.helpers import dead_redis_caches
+from raxx.tests.helpers import dead_redis_caches, redis_writes
 from conftest import make_customer, token_for
 
 pytestmark = pytest.mark.django_db
@@ -109,19 +109,39 @@ def test_requests_are_served_when_the_cache_is_down(customer):
 
 @pytest.mark.skipif("not __import__('django.conf').conf.settings.REDIS_URL", reason="needs REDIS_URL")
 def test_one_cache_round_trip_per_request_on_redis(api, monkeypatch):
-    """The customer limits ride in the request's one pipeline to Redis (two counters for a write),
+    """The customer limits ride in the request's one round trip to Redis (two counters for a write),
     with the MGET of the customer's row and the flags (raxx/request_cache.py)."""
-    import redis.client
-
-    calls = []
-    real = redis.client.Pipeline.execute
-    monkeypatch.setattr(redis.client.Pipeline, "execute",
-                        lambda self, *a, **k: calls.append(len(self.command_stack)) or real(self, *a, **k))
-    with override_settings(THROTTLE_CUSTOMER="2/min"):
+    assert api.get("/api/me").status_code == 200  # the customer's first sight caches the row
+    writes = redis_writes(monkeypatch)
+    seen = []
+    with override_settings(THROTTLE_CUSTOMER="3/min"):  # the first-sight request counted too
         assert api.get("/api/me").status_code == 200
+        seen.append(writes[:]), writes.clear()
         assert api.post("/api/paper-orders", ORDER, format="json").status_code == 201
+        seen.append(writes[:1]), writes.clear()  # the write's own cache changes follow
         assert_limited(api.get("/api/me"))
-    assert calls == [3, 5, 3]  # MGET + SET NX EX and INCR per counter, one execute() per request
+        seen.append(writes[:])
+    assert seen == [[3], [5], [3]]  # MGET + SET NX EX and INCR per counter, in one write
+
+
+@pytest.mark.skipif("not __import__('django.conf').conf.settings.REDIS_URL", reason="needs REDIS_URL")
+def test_a_redis_error_in_the_round_trip_serves_the_request_and_the_next(api, customer, caplog):
+    """An error reply (here: a counter that is not a number) drops the connection with its unread
+    replies: this request is served without limits, and the next one reads its own replies."""
+    from django.core.cache import cache
+
+    from raxx import throttling
+
+    (key, _), = throttling.counters(throttling.customer_limits(customer.id)[:1])[0]
+    cache.set(key, "not a number", 60)
+    throttling._last_warning[0] = float("-inf")
+    # A write: the error is the third of five replies, so two are left unread on that connection.
+    assert api.post("/api/paper-orders", ORDER, format="json").status_code == 201
+    assert "Rate limits are not enforced" in caplog.text
+    cache.delete(key)
+    with override_settings(THROTTLE_CUSTOMER="2/min"):
+        assert [api.get("/api/me").status_code for _ in range(3)] == [200, 200, 429]
+        assert api.get("/api/me").json()["error"] == "rate_limited"
 
 
 def test_a_bad_rate_setting_stops_start_up():
