@@ -6,6 +6,9 @@ After the JWT is verified, ``prefetch`` sends, in one Redis round trip (raxx/red
   and of the customer's generation and cached row (raxx/customer_cache.py);
 - the customer's rate-limit counters (raxx/throttling.py: ``SET NX EX`` + ``INCR``).
 
+A view may add keys of its own (``prefetch_cache_keys``; e.g. the WCB render's cached
+trajectory), read in the same MGET and handed to it by ``prefetched(request)``.
+
 The flag part becomes the request's flag batch (``flags.registry.flag_is_on`` answers
 from it), the counts the request's throttle decision, and the customer part is served
 only when its generation matches: nothing is older than the request. Other cache
@@ -37,21 +40,42 @@ def prefetch(request, customer_id: uuid.UUID) -> tuple[Customer | None, str | No
     flags = isinstance(_flag_cache(), GenerationCache)
     flag_keys = batch_keys() if flags else []
     gen_key, row_key = customer_cache.generation_key(customer_id), customer_cache.row_key(customer_id)
+    view_keys = _view_keys(request)
     http_request = getattr(request, "_request", request)
     if isinstance(store, RedisCache) and throttling.uses_redis():
-        found = _pipeline(store, flag_keys, [gen_key, row_key], request, customer_id, http_request)
+        found = _pipeline(store, flag_keys, [gen_key, row_key, *view_keys], request, customer_id, http_request)
     else:
         try:
-            found = store.get_many([*flag_keys, gen_key, row_key])
+            found = store.get_many([*flag_keys, gen_key, row_key, *view_keys])
         except Exception:  # noqa: BLE001 - an unreachable cache: the database answers
             logger.warning("cache unreachable on read; reading the customer and flags from the database")
-            found = {}
+            found = None
+    if found is None:  # not read: the view reads its keys itself
+        found = {}
+    elif view_keys:
+        http_request.__dict__[_PREFETCHED] = {key: found.get(key) for key in view_keys}
     if flags:
         http_request.__dict__["_raxx_flag_batch"] = batch_from(flag_keys, found)
     generation = found.get(gen_key)
     if generation is None:
         generation = customer_cache.start_generation(customer_id)
     return customer_cache.from_entry(customer_id, generation, found.get(row_key)), generation
+
+
+_PREFETCHED = "_raxx_prefetched"
+
+
+def _view_keys(request) -> list[str]:
+    """The cache keys the view asks to have read with the rest (``prefetch_cache_keys(request, **kwargs)``)."""
+    context = getattr(request, "parser_context", None) or {}
+    keys_for = getattr(context.get("view"), "prefetch_cache_keys", None)
+    return list(keys_for(request, **(context.get("kwargs") or {}))) if keys_for is not None else []
+
+
+def prefetched(request) -> dict:
+    """The cache keys this request read for its view in the one round trip: key -> value, or None
+    when absent (a miss, already known). Empty when the round trip did not happen or failed."""
+    return getattr(request, "_request", request).__dict__.get(_PREFETCHED, {})
 
 
 def _flag_cache():
@@ -61,21 +85,24 @@ def _flag_cache():
         return None
 
 
-def _pipeline(store, flag_keys: list[str], customer_keys: list[str], request, customer_id, http_request) -> dict:
+def _pipeline(store, flag_keys: list[str], other_keys: list[str], request, customer_id, http_request) -> dict | None:
+    """The MGET of the flags' keys and ``other_keys`` (the customer's two, then the view's) and the
+    rate-limit counts, in one round trip: key -> decoded value of those found; None when it failed."""
     counter_keys, windows = throttling.counters(throttling.request_limits(request, customer_id))
-    keys = [*flag_keys, *customer_keys]
+    keys = [*flag_keys, *other_keys]
     try:
         mget = ("MGET", *_made_keys(store.key_func, store.key_prefix, store.version, tuple(flag_keys)),
-                *(store.make_key(k) for k in customer_keys))
+                *(store.make_key(k) for k in other_keys))
         results = round_trip(store.client.get_client(write=True), [mget, *throttling.count_commands(counter_keys)])
     except Exception as exc:  # noqa: BLE001 - served from the database, limits not enforced (CONTRACTS §10)
         throttling.warn_cache_down(exc)
         http_request.__dict__[throttling.COUNTED] = (customer_id, None)
-        return {}
+        return None
     http_request.__dict__[throttling.COUNTED] = (customer_id, throttling.longest_wait(windows, results[2::2]))
     found, hits = {}, {"flags": [0, 0], "customers": [0, 0]}
-    for key, raw in zip(keys, results[0], strict=True):
-        hits["customers" if key.startswith("customer:") else "flags"][raw is None] += 1
+    for n, (key, raw) in enumerate(zip(keys, results[0], strict=True)):
+        if n < len(flag_keys) + 2:  # the view's own keys are counted by the view's metric
+            hits["customers" if n >= len(flag_keys) else "flags"][raw is None] += 1
         if raw is None:
             continue
         seen = _decoded.get(key)
@@ -87,7 +114,7 @@ def _pipeline(store, flag_keys: list[str], customer_keys: list[str], request, cu
         except Exception:  # noqa: BLE001 - a value we cannot read (corrupt, another serializer): a miss
             logger.warning("cache entry %s could not be decoded; reading it from the database", key)
             continue
-        if not key.startswith("customer:"):  # a fixed set of keys (every registered flag's): bounded
+        if n < len(flag_keys):  # a fixed set of keys (every registered flag's): bounded
             _decoded[key] = (raw, found[key])
     for name, (hit, miss) in hits.items():
         cache_read(name, True, hit)

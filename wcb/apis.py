@@ -19,11 +19,13 @@ from raxx.decimals import StrictDecimalField
 from raxx.errors import TIER_INSUFFICIENT, ApplicationError
 from raxx.idempotency import idempotent
 from raxx.models import Customer
+from raxx.request_cache import prefetched
 from raxx.openapi import (BOOLEAN, body, DATE, DATE_TIME, DECIMAL, INTEGER, NUMBER, STRING, UUID, array, decimal_input,
                           enum, errors, nullable, obj)
 
 from .models import HORIZON_EOM, AssetType, Horizon
-from .selectors import HORIZON_PARAM, WCB_NOT_AVAILABLE, decimal_string, render_row, utc_z, wcb_render
+from .selectors import (HORIZON_PARAM, WCB_NOT_AVAILABLE, decimal_string, render_row, trajectory_cache_keys_of_render,
+                        utc_z, wcb_render)
 from .services import (PAID_TIERS, TIER_HORIZONS, UNREAD, closed_position_record, position_bounds_error,
                        wcb_setting_get, wcb_setting_update, wcb_tier_observe)
 
@@ -231,7 +233,14 @@ class WhatCouldHaveBeenApi(TierObservingMixin, APIView):
         self.observe(request, seen=found.sighting)
         if found.snapshot is None:
             raise ApplicationError(WCB_NOT_AVAILABLE, status_code=404)
-        return Response(wcb_render(snapshot=found.snapshot, horizon=horizon, tier=tier))
+        return Response(wcb_render(snapshot=found.snapshot, horizon=horizon, tier=tier, cached=prefetched(request)))
+
+    def prefetch_cache_keys(self, request, position_id: str) -> list[str]:
+        """The trajectory keys of a render of the row's own horizon, read in the request's one cache
+        round trip (raxx/request_cache.py); served only once the row is found to be the customer's."""
+        if "horizon" in request.query_params:
+            return []
+        return trajectory_cache_keys_of_render(position_id)
 
 
 _SETTING = inline_serializer("WcbSetting", {"tracking_horizon": serializers.ChoiceField(choices=Horizon.values)})

@@ -211,6 +211,16 @@ def trajectory_cache_key(position_id, day, horizon: str | None = None) -> str:
     return f"{key}:{horizon}" if horizon else key
 
 
+def trajectory_cache_keys_of_render(position_id: str, now: datetime | None = None) -> list[str]:
+    """The keys a render of the position's own horizon reads (final, or today's), for a
+    position id as the URL spells it; none unless it is a UUID's canonical spelling."""
+    try:
+        canonical = str(uuid.UUID(position_id)) == position_id
+    except (ValueError, TypeError, AttributeError):
+        canonical = False
+    return [trajectory_cache_key(position_id, day) for day in (None, (now or _now()).date())] if canonical else []
+
+
 def trajectory_cache_keys(position_ids, now: datetime | None = None) -> list[str]:
     """Every key a render may have cached for these positions that can still be live.
 
@@ -235,14 +245,16 @@ def forget_trajectories(position_ids) -> int:
     return len(keys)
 
 
-def wcb_render(*, snapshot: WcbSnapshot, horizon: str | None, tier: str | None, now: datetime | None = None) -> dict:
+def wcb_render(*, snapshot: WcbSnapshot, horizon: str | None, tier: str | None, now: datetime | None = None,
+               cached: dict | None = None) -> dict:
     """The §7.3 body for one of the customer's positions (its snapshot from :func:`render_row`).
 
     ``horizon`` is a stored value (``close_of_market_only``/``monthly``) or None
     for the snapshot's own. Tier checks are the caller's; a ``pro`` caller whose
     snapshot tracks monthly (recorded while pro_plus) is shown close of market.
     Snapshot fields mirror the row; asked for the other horizon, the horizon
-    fields are computed for that horizon instead (never stored).
+    fields are computed for that horizon instead (never stored). ``cached``: cache keys
+    already read in this request (key -> value or None), not read again.
     """
     now = now or _now()
     if horizon is None:
@@ -254,7 +266,12 @@ def wcb_render(*, snapshot: WcbSnapshot, horizon: str | None, tier: str | None, 
     final_key = trajectory_cache_key(snapshot.position_id, None, variant)
     day_key = trajectory_cache_key(snapshot.position_id, now.date(), variant)
     if own:  # the row says whether it is final
-        payload = _cache_get(final_key if snapshot.horizon_reached else day_key)
+        key = final_key if snapshot.horizon_reached else day_key
+        if cached is not None and key in cached:
+            payload = cached[key]
+            cache_read("wcb_trajectory", payload is not None)
+        else:
+            payload = _cache_get(key)
     else:  # only the computation says whether the other horizon is reached: look under both keys
         payload = _cache_get_first(final_key, day_key)
     if payload is None:

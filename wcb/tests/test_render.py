@@ -240,6 +240,35 @@ def test_a_render_costs_one_wcb_query_whatever_the_data(api, market, record, wcb
     assert len(cached) <= 2  # with the customer lookup: issue 14's bound for a cached render
 
 
+@pytest.mark.skipif("not __import__('django.conf').conf.settings.REDIS_URL", reason="needs REDIS_URL")
+def test_a_cached_render_reads_the_cache_once(api, finalized, wcb_on, monkeypatch):
+    """On Redis the final trajectory is read in the request's one round trip with the customer,
+    the flags and the rate limit (raxx/request_cache.py), not by a second read."""
+    from raxx.tests.helpers import redis_writes
+
+    url = URL.format(finalized.id)
+    first = api.get(url).json()  # computed and cached
+    writes = redis_writes(monkeypatch)
+    assert api.get(url).json() == first
+    assert writes == [3]  # one write: the MGET and the counter's SET NX EX + INCR
+    assert api.get(url + "?horizon=eod").status_code == 200  # asked for a horizon: its own read, as before
+    assert writes == [3, 3, 1]
+
+
+def test_a_cached_trajectory_is_never_served_to_another_customer(api, other_api, finalized, wcb_on):
+    assert api.get(URL.format(finalized.id)).status_code == 200  # cached under the position's key
+    response = other_api.get(URL.format(finalized.id))  # the other customer's request reads that key too
+    assert response.status_code == 404 and response.json() == {"error": "position_not_found"}
+
+
+def test_the_keys_a_render_reads_ahead_are_only_of_canonical_ids(finalized):
+    moment = datetime(2026, 4, 22, 23, 0, tzinfo=UTC)
+    assert selectors.trajectory_cache_keys_of_render(str(finalized.id), moment) == [
+        f"wcb_trajectory:{finalized.id}:final", f"wcb_trajectory:{finalized.id}:2026-04-22"]
+    for spelling in (str(finalized.id).upper(), finalized.id.hex, "not-a-uuid", "x" * 5000):
+        assert selectors.trajectory_cache_keys_of_render(spelling, moment) == []
+
+
 # --- retrospective copy ----------------------------------------------------------------------------
 
 FORWARD = re.compile(r"\b(will|won't|expect\w*|likely|tend to|tends to|could still|forecast\w*|predict\w*|"
