@@ -423,9 +423,23 @@ def _chunk_rows(base, symbols: list[str]):
         qs = qs.filter(symbol__gte=symbols[0], symbol__lte=symbols[-1])
     fields = _ROW_FIELDS
     if connection.vendor == "postgresql":
-        qs = qs.annotate(tid=RawSQL("ctid::text", (), output_field=CharField()))
-        fields = (*_ROW_FIELDS, "tid")
+        # The id and the close time travel as text: the id only goes back into the UPDATE (and the
+        # log), and the close time's text parses in C (``_closed_at``), where the driver's
+        # time-zone-aware loader runs in Python for every row.
+        qs = qs.annotate(tid=RawSQL("ctid::text", (), output_field=CharField()),
+                         id_text=RawSQL("closed_position_wcb_snapshots.id::text", (), output_field=CharField()),
+                         closed_text=RawSQL("(closed_position_wcb_snapshots.close_timestamp_utc AT TIME ZONE 'UTC')"
+                                            "::text", (), output_field=CharField()))
+        fields = tuple({"id": "id_text", "close_timestamp_utc": "closed_text"}.get(f, f) for f in _ROW_FIELDS)
+        fields = (*fields, "tid")
     return qs.order_by("symbol", "pk").values_list(*fields)
+
+
+def _closed_at(value) -> datetime:
+    """A row's close time: a datetime, or (PostgreSQL, ``_chunk_rows``) its UTC wall time as text."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=dt_timezone.utc)
+    return value
 
 
 def _after(qs, symbol: str, pk):
@@ -509,6 +523,7 @@ def _compute_batch(rows: list[tuple], data: dict, now: datetime, memo: dict):
     finalized = pending = failed = 0
     for row in rows:
         sid, symbol, asset_type, quantity, cost, close, commission, mult, closed_at, horizon = row[:10]
+        closed_at = _closed_at(closed_at)
         tid = row[10:]  # PostgreSQL: (ctid,), carried to the UPDATE
         try:
             key = (symbol, *nyse.close_day_and_first_session(closed_at), horizon, asset_type in OPTION_ASSET_TYPES)
@@ -626,12 +641,13 @@ _PG_ARRAYS = ("uuid", "numeric", "timestamptz", "numeric", "numeric", "numeric",
               "boolean", "boolean", "tid")
 
 
-def _quoted(value) -> str:  # a tid is "(page,item)"; text may hold any character
+def _quoted(value) -> str:  # text may hold any character
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 _PG_FORMAT = {"boolean": lambda value: "t" if value else "f", "timestamptz": datetime.isoformat, "text": _quoted,
-              "tid": _quoted, "uuid": str, "numeric": str}  # Decimal's str is a valid numeric literal
+              "tid": lambda value: f'"{value}"',  # "(page,item)": digits, a comma and parentheses only
+              "uuid": str, "numeric": str}  # Decimal's str is a valid numeric literal
 
 
 def _pg_array(values, kind: str) -> str:

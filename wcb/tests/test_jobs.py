@@ -439,3 +439,15 @@ def test_rows_sharing_a_window_get_their_own_arithmetic(market, record):
             expected.actual_pnl, expected.would_have_pnl, expected.delta_pnl)
         assert (snap.split_ratio_applied, snap.dividends_in_window) == (
             expected.split_ratio_applied, expected.dividends_in_window)
+
+
+def test_close_times_to_the_microsecond_either_side_of_the_close_pick_their_session(market, record):
+    """The job reads close times as the database holds them (to the microsecond, as text on
+    PostgreSQL): a microsecond before 16:00 New York is that day's session, the close itself the next."""
+    before = record(closed_at=datetime(2026, 4, 14, 19, 59, 59, 999999, tzinfo=UTC))  # 15:59:59.999999 EDT
+    at_close = record(closed_at=datetime(2026, 4, 14, 20, 0, tzinfo=UTC))
+    jobs.run_manual("eod", now=as_of(APR15))
+    snaps = {s.position_id: s for s in WcbSnapshot.objects.all()}
+    assert snaps[before.id].horizon_timestamp_utc == datetime(2026, 4, 14, 20, 0, tzinfo=UTC)
+    assert snaps[at_close.id].horizon_timestamp_utc == datetime(2026, 4, 15, 20, 0, tzinfo=UTC)
+    assert snaps[before.id].close_timestamp_utc == datetime(2026, 4, 14, 19, 59, 59, 999999, tzinfo=UTC)
