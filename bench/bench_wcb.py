@@ -11,6 +11,10 @@ Rows measured in one run (compare ratios, not absolute times):
 floor > 1 is how much faster the bare database write is than fetch + compute + write).
 For render rows it is the median time relative to the raw SQL read.
 
+- ``eod job, 2 worker processes``: the same 100,000 rows planned into batches as a beat
+  fire plans them, and two processes (this box's cores) running alternate batches at once
+  (``jobs.run_batch``, the Celery task's body): how the job scales out. ``ratio``: its rows/s
+  relative to the one-worker run.
 - ``naive per-row``: the obvious loop (fetch per row, compute, ``save(update_fields)``)
   over 300 rows, as the baseline the design avoids.
 - ``raw SQL floor``: a single UPDATE writing constants to the same rows, no compute:
@@ -157,6 +161,8 @@ def _raw_floor() -> float:
 
 
 def _job_rows(symbols, customer, now) -> list[dict]:
+    from django.db import connection
+
     from wcb.models import WcbSnapshot
 
     out, growth = [], []
@@ -182,6 +188,12 @@ def _job_rows(symbols, customer, now) -> list[dict]:
     floor_s = _raw_floor()
     out.append({"case": "raw SQL floor: one UPDATE, no compute", "rows": ROWS, "seconds": floor_s,
                 "rows_per_s": ROWS / floor_s, "queries": 1, "ratio": round((ROWS / floor_s) / job_rps, 1)})
+    _reset()
+    if connection.vendor == "postgresql":  # worker processes need a database they can connect to
+        seconds, finalized = _parallel_job(now, WORKERS)
+        out.append({"case": f"eod job, {WORKERS} worker processes (the run's batches split between them)",
+                    "rows": finalized, "seconds": seconds, "rows_per_s": finalized / seconds, "queries": "",
+                    "ratio": round((finalized / seconds) / job_rps, 2)})
     out.extend(growth)
     for per_symbol in (2, 20):
         WcbSnapshot.objects.all().delete()
@@ -190,6 +202,69 @@ def _job_rows(symbols, customer, now) -> list[dict]:
         out.append({"case": f"query growth: 50 symbols × {per_symbol} rows", "rows": summary.finalized,
                     "seconds": seconds, "rows_per_s": summary.finalized / seconds, "queries": queries, "ratio": ""})
     return out
+
+
+WORKERS = 2  # the box's cores; in production the batches are Celery tasks taken by any number of workers
+
+# A worker process: Django loaded, the calendar warm, then (on "go") the batches it was given, in order:
+# the body of the ``wcb_job_batch`` Celery task (jobs.run_batch) without the broker around it.
+_BATCH_WORKER = r"""
+import json, os, sys
+import django
+django.setup()
+from datetime import date
+from wcb import calendar, jobs
+calendar.sessions_between(date(2026, 4, 1), date(2026, 5, 29))
+print("ready", flush=True)
+sys.stdin.readline()
+for pk in json.loads(os.environ["BENCH_BATCHES"]):
+    jobs.run_batch(pk, worker=f"bench-{os.getpid()}")
+"""
+
+
+def _parallel_job(now, workers: int) -> tuple[float, int]:
+    """The run planned as a beat fire plans it (its batches), then ``workers`` processes taking
+    alternate batches at once, as Celery workers would. Seconds from "go" to the last one done."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from wcb import jobs
+    from wcb.models import WcbJobRun
+
+    with transaction.atomic():
+        run = WcbJobRun.objects.create(job="eod", session=jobs.target_session("eod", now), trigger="manual",
+                                       started_at=timezone.now(), as_of=now)
+        batch_ids = [batch.pk for batch in jobs._plan(run, None)]
+    env = _subprocess_env()
+    procs = [subprocess.Popen([sys.executable, "-c", _BATCH_WORKER], cwd=harness.ROOT, text=True,
+                              env={**env, "BENCH_BATCHES": json.dumps(batch_ids[i::workers])},
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+             for i in range(workers)]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready"
+    start = time.perf_counter()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    for proc in procs:
+        assert proc.wait(timeout=600) == 0
+    seconds = time.perf_counter() - start
+    run.refresh_from_db()
+    assert run.status == WcbJobRun.Status.SUCCEEDED, run.status
+    return seconds, run.finalized
+
+
+def _subprocess_env(**extra) -> dict:
+    """The environment of a process working on this bench's scratch database (PostgreSQL)."""
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    login = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "raxx.settings_test", "MARKET_DATA_PROVIDER": "fixture",
+            "MARKET_DATA_FIXTURES_DIR": str(settings.MARKET_DATA_FIXTURES_DIR),
+            "DATABASE_URL": f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            **extra}
 
 
 def _render_rows(customer, symbols) -> list[dict]:
@@ -293,11 +368,8 @@ def _worker_memory_row(url: str, token: str, cache_key: str, fixtures: str) -> d
 
     if connection.vendor != "postgresql":
         return {"case": "worker RSS, first uncached render", "queries": "", "ratio": "needs PostgreSQL"}
-    db = connection.settings_dict
-    login = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "raxx.settings_test", "MARKET_DATA_PROVIDER": "fixture",
-           "MARKET_DATA_FIXTURES_DIR": fixtures, "BENCH_TOKEN": token, "BENCH_URL": url, "BENCH_CACHE_KEY": cache_key,
-           "DATABASE_URL": f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    env = _subprocess_env(MARKET_DATA_FIXTURES_DIR=fixtures, BENCH_TOKEN=token, BENCH_URL=url,
+                          BENCH_CACHE_KEY=cache_key)
     with tempfile.TemporaryDirectory() as calendar_dir:
         env["BENCH_CALENDAR_DIR"] = calendar_dir
         done = subprocess.run([sys.executable, "-c", _WORKER_PROBE], cwd=harness.ROOT, env=env, capture_output=True,
@@ -333,11 +405,15 @@ def summary(rows: list[dict]) -> list[dict]:
     part = by_case["render, cached: the WCB part only (no HTTP, auth, flags)"]
     raw = by_case["raw SQL read of the snapshot row (baseline)"]
     memory = next(row for row in rows if row["case"].startswith("worker RSS"))
+    two = next((row for row in rows if row["case"].startswith(f"eod job, {WORKERS} worker")), None)
     growth = memory.get("growth_mb")
     return [
         harness.goal("WCB EOD job, 100k rows / 500 symbols", f"{job['rows_per_s']:,.0f} rows/s, {job['queries']} queries",
                      f"raw UPDATE floor {floor['rows_per_s']:,.0f} rows/s", floor["ratio"], "≥ 20,000 rows/s",
                      job["rows_per_s"] >= 20_000),
+        *([harness.goal(f"WCB EOD job, 100k rows, {WORKERS} worker processes", f"{two['rows_per_s']:,.0f} rows/s",
+                        f"one worker {job['rows_per_s']:,.0f} rows/s", two["ratio"], "≥ 20,000 rows/s",
+                        two["rows_per_s"] >= 20_000)] if two else []),
         harness.goal("WCB EOD job memory (peak RSS rise, 10k vs 100k rows)",
                      f"{small.get('peak_mb')} MB vs {job.get('peak_mb')} MB", "", None, "flat", None),
         harness.goal("WCB render, cached", f"{cached['median_us']:,.0f} µs, {cached['queries']} queries",
