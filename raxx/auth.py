@@ -6,6 +6,7 @@ current request only; a token without a valid ``tier`` has no tier, and
 every tier-gated route fails closed.
 """
 
+import hashlib
 import time
 import uuid
 from datetime import timedelta
@@ -60,7 +61,7 @@ class VerifiedTokenBackend(TokenBackend):
 
     Checking a signature (PyJWT: base64, JSON, HMAC or RSA) is the largest cost of a
     request after the cache round trip, and a customer sends the same token many times.
-    A token is remembered only after a full ``decode`` accepted it, by its exact bytes, on
+    A token is remembered only after a full ``decode`` accepted it, by a digest of its exact bytes, on
     this backend (one backend per key, issuer, audience and leeway: a rotated key starts
     empty). What a repeat still checks, with PyJWT's rule: ``exp``, which time can break
     (``Token.verify`` checks it again too). ``nbf`` and ``iat`` only ever stay valid once
@@ -72,10 +73,17 @@ class VerifiedTokenBackend(TokenBackend):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._verified: dict[str, dict] = {}
+        self._verified: dict[bytes, dict] = {}  # sha256 of the token -> its payload
+
+    def remembers(self, token) -> bool:
+        return self._key(token) in self._verified
+
+    @staticmethod
+    def _key(token) -> bytes:  # a digest, not the token: no credential is kept in memory beyond the request
+        return hashlib.sha256(token if isinstance(token, bytes) else token.encode()).digest()
 
     def decode(self, token, verify: bool = True) -> dict:
-        key = token.decode("ascii", "replace") if isinstance(token, bytes) else token
+        key = self._key(token)
         payload = self._verified.get(key) if verify else None
         if payload is not None and payload["exp"] > time.time() - self.get_leeway().total_seconds():
             return dict(payload)

@@ -4,7 +4,9 @@ redis-py's ``Pipeline`` does the same round trip with per-command bookkeeping (r
 callbacks, retries, error collection) that costs more than the commands do here. This sends
 the commands packed together on a connection of the client's pool and reads their replies
 in order; on any error the connection is dropped (its replies may be unread) and the error
-raised, as the pipeline would.
+raised, as the pipeline would. Unlike the pipeline it does not retry: a retried ``INCR`` would
+count a request twice, and the callers already serve the request from the database when the
+cache fails.
 """
 
 

@@ -20,6 +20,7 @@ import logging
 import uuid
 from functools import lru_cache
 
+from django.core.cache import caches
 from django.core.cache.backends.base import InvalidCacheBackendError
 from django_redis.cache import RedisCache
 
@@ -46,7 +47,9 @@ def prefetch(request, customer_id: uuid.UUID) -> tuple[Customer | None, str | No
         found = _pipeline(store, flag_keys, [gen_key, row_key, *view_keys], request, customer_id, http_request)
     else:
         try:
-            found = store.get_many([*flag_keys, gen_key, row_key, *view_keys])
+            found = store.get_many([*flag_keys, gen_key, row_key])
+            if view_keys:  # the default cache, so the flag store's read counter counts only flags and customers
+                found |= caches["default"].get_many(view_keys)
         except Exception:  # noqa: BLE001 - an unreachable cache: the database answers
             logger.warning("cache unreachable on read; reading the customer and flags from the database")
             found = None

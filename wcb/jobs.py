@@ -523,9 +523,9 @@ def _compute_batch(rows: list[tuple], data: dict, now: datetime, memo: dict):
     finalized = pending = failed = 0
     for row in rows:
         sid, symbol, asset_type, quantity, cost, close, commission, mult, closed_at, horizon = row[:10]
-        closed_at = _closed_at(closed_at)
         tid = row[10:]  # PostgreSQL: (ctid,), carried to the UPDATE
         try:
+            closed_at = _closed_at(closed_at)
             key = (symbol, *nyse.close_day_and_first_session(closed_at), horizon, asset_type in OPTION_ASSET_TYPES)
             window = memo.get(key)
             if window is None:
