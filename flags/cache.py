@@ -90,14 +90,8 @@ def batch_from(keys: list[str], found: dict) -> Batch:
     """The batch of an MGET of ``keys`` (``batch_keys()``, maybe among others) that answered ``found``."""
     generation = found.get(GENERATION_KEY)
     if generation is None:
-        generation = _start_generation(flag_cache().store)
-    values = {}
-    for key in keys:
-        if key == GENERATION_KEY:
-            continue
-        entry = found.get(key)
-        valid = generation is not None and isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation
-        values[key] = entry[1] if valid else _MISS
+        generation = start_generation(flag_cache().store)
+    values = {key: entry_value(found.get(key), generation, _MISS) for key in keys if key != GENERATION_KEY}
     return Batch(generation, values)
 
 
@@ -155,12 +149,9 @@ class GenerationCache(BaseCache):
             found = {}
         generation = found.get(GENERATION_KEY)
         if generation is None:
-            generation = _start_generation(self.store)
+            generation = start_generation(self.store)
         self._remember(key, generation)
-        entry = found.get(key)
-        if generation is not None and isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation:
-            return entry[1]
-        return default
+        return entry_value(found.get(key), generation, default)
 
     def _remember(self, key: str, generation: str | None) -> None:
         seen = getattr(self._seen, "keys", None)
@@ -206,13 +197,22 @@ class GenerationCache(BaseCache):
         raise NotImplementedError("the flag cache holds no counters")
 
 
-def _start_generation(store: BaseCache) -> str | None:
-    """No generation (first use, or evicted): create one; None when the cache is unreachable."""
+def start_generation(store: BaseCache, key: str = GENERATION_KEY) -> str | None:
+    """No generation under ``key`` (first use, or evicted): create one; None when the cache is unreachable.
+    (The flags' generation, and each customer's: raxx/customer_cache.py.)"""
     try:
-        store.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-        return store.get(GENERATION_KEY)
+        store.add(key, uuid.uuid4().hex, timeout=None)
+        return store.get(key)
     except Exception:
         return None
+
+
+def entry_value(entry, generation: str | None, default=None):
+    """The value of a cached ``(generation, value)`` entry while it is of ``generation``, else ``default``
+    (invariant 2: never an entry of another generation, never one read without a generation)."""
+    if generation is not None and isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation:
+        return entry[1]
+    return default
 
 
 def flag_cache() -> BaseCache:

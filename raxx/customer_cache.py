@@ -27,6 +27,8 @@ from django.conf import settings
 from django.db import transaction
 from django_redis.cache import RedisCache
 
+from flags import cache as flags_cache
+
 from .models import Customer
 
 logger = logging.getLogger(__name__)
@@ -56,10 +58,8 @@ def store():
     from django.core.cache import caches
     from django.core.cache.backends.base import InvalidCacheBackendError
 
-    from flags.cache import flag_cache
-
     try:
-        cache = flag_cache()
+        cache = flags_cache.flag_cache()
     except InvalidCacheBackendError:
         return caches["default"]
     return getattr(cache, "store", cache)
@@ -71,9 +71,7 @@ def _ttl() -> int:
 
 def from_entry(customer_id: uuid.UUID, generation, entry) -> Customer | None:
     """The customer of a cached ``entry`` when it belongs to ``generation``, else None."""
-    if generation is None or not isinstance(entry, tuple) or len(entry) != 2 or entry[0] != generation:
-        return None
-    fields = entry[1]
+    fields = flags_cache.entry_value(entry, generation)
     if not isinstance(fields, dict) or not all(isinstance(fields.get(f), datetime) for f in _FIELDS[1:]):
         return None
     customer = Customer(id=customer_id, tombstoned_at=None, **{f: fields.get(f) for f in _FIELDS})
@@ -84,12 +82,7 @@ def from_entry(customer_id: uuid.UUID, generation, entry) -> Customer | None:
 
 def start_generation(customer_id) -> str | None:
     """No generation yet (first sight, or evicted): create one; None when the cache is unreachable."""
-    cache = store()
-    try:
-        cache.add(generation_key(customer_id), uuid.uuid4().hex, timeout=None)
-        return cache.get(generation_key(customer_id))
-    except Exception:  # noqa: BLE001 - an unreachable cache: read the database, cache nothing
-        return None
+    return flags_cache.start_generation(store(), generation_key(customer_id))
 
 
 def remember(customer: Customer, generation: str | None) -> None:

@@ -28,8 +28,8 @@ from flags.cache import GenerationCache, batch_from, batch_keys, flag_cache
 
 from . import customer_cache, throttling
 from .metrics import cache_read
-from .redis_io import round_trip
 from .models import Customer
+from .redis_io import round_trip
 
 logger = logging.getLogger(__name__)
 
