@@ -19,9 +19,9 @@ from raxx.decimals import StrictDecimalField
 from raxx.errors import TIER_INSUFFICIENT, ApplicationError
 from raxx.idempotency import idempotent
 from raxx.models import Customer
-from raxx.request_cache import prefetched
 from raxx.openapi import (BOOLEAN, body, DATE, DATE_TIME, DECIMAL, INTEGER, NUMBER, STRING, UUID, array, decimal_input,
                           enum, errors, nullable, obj)
+from raxx.request_cache import prefetched
 
 from .models import HORIZON_EOM, AssetType, Horizon
 from .selectors import (HORIZON_PARAM, WCB_NOT_AVAILABLE, decimal_string, render_row, trajectory_cache_keys_of_render,
