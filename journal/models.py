@@ -64,7 +64,10 @@ class PaperOrder(models.Model):
                 name="paper_orders_close_consistent"),
         ]
         indexes = [
-            models.Index(fields=["customer", "-opened_at"], name="paper_orders_user_opened"),
+            # A customer's orders newest first, with what the sentiment filter's page tests of an order:
+            # the page is found by an index-only walk that stops at its last row (journal.selectors).
+            models.Index(fields=["customer", "-opened_at", "-id", "strategy_type", "closed_at"],
+                         name="paper_orders_user_recent"),
             # Covers what the sentiment filter's aggregate reads of an order: an index-only scan of one
             # customer's entries, wherever the rows sit in a heap shared with every other customer.
             models.Index(fields=["customer", "id", "opened_at", "realized_pnl", "strategy_type", "closed_at"],

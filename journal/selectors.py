@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from raxx.errors import ApplicationError
 from raxx.models import Customer
+from raxx.sql import whole_book_plans, without_nested_loops
 
 from .formatting import cents, iso_z, trade_summary
 from .models import POST_LABELS, PRE_LABELS, PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
@@ -164,9 +165,10 @@ def sentiment_filter(*, customer: Customer, filters: SentimentFilter, limit: int
 
     Two queries whatever the number of trades: one aggregate (filtered and baseline
     side by side) and one page of rows. Note text is never selected, only its presence.
-    On PostgreSQL both are the statements below, written once instead of compiled by the ORM on
-    every request (that compiling cost more than running them at a thousand trades); elsewhere
-    the ORM runs the same two queries.
+    On PostgreSQL they are the statements below, written once instead of compiled by the ORM on
+    every request (that compiling cost more than running them at a thousand trades), and the
+    page's ids ride with the aggregate (:func:`_pg_filter_rows`); elsewhere the ORM runs the
+    same two queries.
     """
     if connection.vendor == "postgresql":
         groups, rows = _pg_filter_rows(customer, filters, limit=limit, offset=offset)
@@ -196,26 +198,50 @@ _PG_GROUPS = f"""SELECT {{matched}}, count(l.trade_id), count(o.realized_pnl),
     sum(o.realized_pnl), sum(o.realized_pnl * o.realized_pnl),
     sum(o.realized_pnl) FILTER (WHERE o.realized_pnl > 0), sum(o.realized_pnl) FILTER (WHERE o.realized_pnl < 0)
 FROM {_PG_MINE} GROUP BY 1"""
-_PG_PAGE = f"""SELECT l.trade_id, o.symbol, o.side, o.quantity, o.entry_price, o.exit_price, o.strategy_type,
+# The page's ids: the customer's orders walked newest first on paper_orders_user_recent (which
+# holds the order columns a filter tests), each kept when its label matches, until the page's
+# last row. The label is probed per order on idx_tsl_user_filter (OFFSET 0 keeps the EXISTS a
+# per-row subplan, not a join): one index probe per order visited, no join to get wrong.
+_PG_PAGE_IDS = """SELECT o.id FROM paper_orders o WHERE o.user_id = %s AND {orders} AND EXISTS (
+    SELECT FROM trade_sentiment_labels l WHERE l.trade_id = o.id AND l.user_id = %s AND {labels} OFFSET 0)
+ORDER BY o.opened_at DESC, o.id DESC LIMIT %s OFFSET %s"""
+_PG_PAGE = """SELECT l.trade_id, o.symbol, o.side, o.quantity, o.entry_price, o.exit_price, o.strategy_type,
     o.opened_at, o.closed_at, o.realized_pnl, l.pre_label, l.post_label,
     (l.journal_note IS NOT NULL AND l.journal_note <> '')
-FROM {_PG_MINE} AND {{where}} AND l.trade_id IN (
-    SELECT l.trade_id FROM {_PG_MINE} AND {{where}} ORDER BY o.opened_at DESC, l.trade_id DESC LIMIT %s OFFSET %s)
+FROM trade_sentiment_labels l JOIN paper_orders o ON o.id = l.trade_id
+WHERE l.user_id = %s AND o.user_id = %s AND l.trade_id = ANY(%s) AND o.id = ANY(%s)
 ORDER BY o.opened_at DESC, l.trade_id DESC"""
 _GROUP_KEYS = ("matched", "n", "closed", "wins", "losses", *_SUMS)
 
 
 def _pg_filter_rows(customer: Customer, filters: SentimentFilter, *, limit: int, offset: int):
-    """The two statements of :func:`sentiment_filter` on PostgreSQL, rows shaped as the ORM path's
-    (psycopg returns the same Decimal, datetime and bool values the ORM would)."""
+    """The two round trips of :func:`sentiment_filter` on PostgreSQL, rows shaped as the ORM path's
+    (psycopg returns the same Decimal, datetime and bool values the ORM would).
+
+    The first carries the stats, which read the whole book and are planned without nested loops
+    (:func:`raxx.sql.without_nested_loops`: linear even when the statistics predate most of the
+    customer's trades), and the page's ids (the walk above, which stops at the page's last row).
+    The second reads those rows by id, both tables filtered to them before they are joined.
+    """
     conditions = filters.conditions()
     where = " AND ".join(sql for _, sql, _ in conditions)
     values = [value for _, _, value in conditions]
     me = [customer.pk, customer.pk]
+    side = {alias: [(sql, value) for _, sql, value in conditions if sql.startswith(alias)] for alias in ("o.", "l.")}
+    page_ids = _PG_PAGE_IDS.format(orders=" AND ".join([sql for sql, _ in side["o."]] or ["TRUE"]),
+                                   labels=" AND ".join([sql for sql, _ in side["l."]] or ["TRUE"]))
+    page_values = [customer.pk, *(v for _, v in side["o."]), customer.pk, *(v for _, v in side["l."]), limit, offset]
     with connection.cursor() as cursor:
-        cursor.execute(_PG_GROUPS.format(matched=f"({where})"), values + me)
+        cursor.execute(without_nested_loops(f"{_PG_GROUPS.format(matched=f'({where})')}; {page_ids}"),
+                       values + me + page_values)
+        cursor.nextset()
         groups = [dict(zip(_GROUP_KEYS, row)) for row in cursor.fetchall()]
-        cursor.execute(_PG_PAGE.format(where=where), me + values + me + values + [limit, offset])
+        cursor.nextset()
+        ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return groups, []
+        cursor.execute(without_nested_loops(_PG_PAGE), me + [ids, ids])
+        cursor.nextset()
         rows = [dict(zip(TRADE_FIELDS, row)) for row in cursor.fetchall()]
     return groups, rows
 
@@ -262,20 +288,23 @@ def journal_insights(*, customer: Customer, filters: SentimentFilter, include_he
     """CONTRACTS §12: the pre × post label matrix, what holding would have changed per post-label
     (only when ``include_held``: WCB flag on and a paid tier), and the realized equity curve.
 
-    Three grouped queries over the caller's own labels, whatever the number of trades.
+    Three grouped queries over the caller's own labels, whatever the number of trades, each
+    planned for reading the whole book (:func:`raxx.sql.whole_book_plans`).
     """
     mine = _my_labels(customer).filter(filters.q())
-    return {
-        "matrix": _label_matrix(mine),
-        "held": _held_comparison(mine, customer=customer) if include_held else None,
-        "equity_curve": _equity_curve(mine),
-        "generated_at": iso_z(timezone.now()),
-    }
+    with whole_book_plans(connection):
+        return {
+            "matrix": _label_matrix(mine),
+            "held": _held_comparison(mine, customer=customer) if include_held else None,
+            "equity_curve": _equity_curve(mine),
+            "generated_at": iso_z(timezone.now()),
+        }
 
 
 def label_matrix(*, customer: Customer) -> list[dict]:
     """The customer's pre × post label matrix, every trade (the console's heat map)."""
-    return _label_matrix(_my_labels(customer).filter(source_table="paper_orders"))
+    with whole_book_plans(connection):
+        return _label_matrix(_my_labels(customer).filter(source_table="paper_orders"))
 
 
 def _label_matrix(labels: QuerySet) -> list[dict]:

@@ -104,3 +104,14 @@ def redis_writes(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(Connection, "send_packed_command", spy)
     return writes
+
+
+def sent_statements(sql: str) -> tuple[list[str], bool]:
+    """A captured query's statements, and whether it was sent planned without nested loops
+    (``raxx.sql.without_nested_loops``: its settings wrap the statements in one query)."""
+    from raxx.sql import NO_NESTED_LOOPS
+
+    head, tail = NO_NESTED_LOOPS
+    if sql.startswith(head) and sql.endswith(tail):
+        return sql[len(head):-len(tail)].split("; "), True
+    return [sql], False
