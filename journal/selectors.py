@@ -163,12 +163,11 @@ def _stats(row: dict) -> dict:
 def sentiment_filter(*, customer: Customer, filters: SentimentFilter, limit: int = 100, offset: int = 0) -> dict:
     """Stats for the filtered labels, the unfiltered baseline, and one page of trades.
 
-    Two queries whatever the number of trades: one aggregate (filtered and baseline
+    Two statements whatever the number of trades: one aggregate (filtered and baseline
     side by side) and one page of rows. Note text is never selected, only its presence.
     On PostgreSQL they are the statements below, written once instead of compiled by the ORM on
-    every request (that compiling cost more than running them at a thousand trades), and the
-    page's ids ride with the aggregate (:func:`_pg_filter_rows`); elsewhere the ORM runs the
-    same two queries.
+    every request (that compiling cost more than running them at a thousand trades), sent
+    together as one query (:func:`_pg_filter_rows`); elsewhere the ORM runs them as two.
     """
     if connection.vendor == "postgresql":
         groups, rows = _pg_filter_rows(customer, filters, limit=limit, offset=offset)
@@ -198,49 +197,48 @@ _PG_GROUPS = f"""SELECT {{matched}}, count(l.trade_id), count(o.realized_pnl),
     sum(o.realized_pnl), sum(o.realized_pnl * o.realized_pnl),
     sum(o.realized_pnl) FILTER (WHERE o.realized_pnl > 0), sum(o.realized_pnl) FILTER (WHERE o.realized_pnl < 0)
 FROM {_PG_MINE} GROUP BY 1"""
-# The page's ids: the customer's orders walked newest first on paper_orders_user_recent (which
-# holds the order columns a filter tests), each kept when its label matches, until the page's
-# last row. The label is probed per order on idx_tsl_user_filter (OFFSET 0 keeps the EXISTS a
-# per-row subplan, not a join): one index probe per order visited, no join to get wrong.
-_PG_PAGE_IDS = """SELECT o.id FROM paper_orders o WHERE o.user_id = %s AND {orders} AND EXISTS (
-    SELECT FROM trade_sentiment_labels l WHERE l.trade_id = o.id AND l.user_id = %s AND {labels} OFFSET 0)
-ORDER BY o.opened_at DESC, o.id DESC LIMIT %s OFFSET %s"""
-_PG_PAGE = """SELECT l.trade_id, o.symbol, o.side, o.quantity, o.entry_price, o.exit_price, o.strategy_type,
-    o.opened_at, o.closed_at, o.realized_pnl, l.pre_label, l.post_label,
-    (l.journal_note IS NOT NULL AND l.journal_note <> '')
-FROM trade_sentiment_labels l JOIN paper_orders o ON o.id = l.trade_id
-WHERE l.user_id = %s AND o.user_id = %s AND l.trade_id = ANY(%s) AND o.id = ANY(%s)
-ORDER BY o.opened_at DESC, l.trade_id DESC"""
+# The page: the customer's orders walked newest first on paper_orders_user_recent (which holds
+# the order columns a filter tests), each kept when its label matches, until the page's last row.
+# The label is probed per order on idx_tsl_user_filter (OFFSET 0 keeps the EXISTS a per-row
+# subplan, not a join): one index probe per order visited. Only then are the page's rows read,
+# each by its primary key in a LATERAL subquery (again OFFSET 0: a probe per row, not a join).
+# No join anywhere for a stale row estimate to get wrong.
+_PG_PAGE = """SELECT p.id, o.symbol, o.side, o.quantity, o.entry_price, o.exit_price, o.strategy_type,
+    p.opened_at, o.closed_at, o.realized_pnl, l.pre_label, l.post_label, l.has_note
+FROM (SELECT o.id, o.opened_at FROM paper_orders o WHERE o.user_id = %s AND {orders} AND EXISTS (
+          SELECT FROM trade_sentiment_labels l WHERE l.trade_id = o.id AND l.user_id = %s AND {labels} OFFSET 0)
+      ORDER BY o.opened_at DESC, o.id DESC LIMIT %s OFFSET %s) p
+CROSS JOIN LATERAL (SELECT o.symbol, o.side, o.quantity, o.entry_price, o.exit_price, o.strategy_type,
+                           o.closed_at, o.realized_pnl
+                    FROM paper_orders o WHERE o.id = p.id AND o.user_id = %s OFFSET 0) o
+CROSS JOIN LATERAL (SELECT l.pre_label, l.post_label, (l.journal_note IS NOT NULL AND l.journal_note <> '') AS has_note
+                    FROM trade_sentiment_labels l WHERE l.trade_id = p.id AND l.user_id = %s OFFSET 0) l
+ORDER BY p.opened_at DESC, p.id DESC"""
 _GROUP_KEYS = ("matched", "n", "closed", "wins", "losses", *_SUMS)
 
 
 def _pg_filter_rows(customer: Customer, filters: SentimentFilter, *, limit: int, offset: int):
-    """The two round trips of :func:`sentiment_filter` on PostgreSQL, rows shaped as the ORM path's
-    (psycopg returns the same Decimal, datetime and bool values the ORM would).
+    """:func:`sentiment_filter` on PostgreSQL in one query, rows shaped as the ORM path's (psycopg
+    returns the same Decimal, datetime and bool values the ORM would).
 
-    The first carries the stats, which read the whole book and are planned without nested loops
-    (:func:`raxx.sql.without_nested_loops`: linear even when the statistics predate most of the
-    customer's trades), and the page's ids (the walk above, which stops at the page's last row).
-    The second reads those rows by id, both tables filtered to them before they are joined.
+    The stats read the whole book, planned without nested loops (:func:`raxx.sql.without_nested_loops`:
+    linear even when the statistics predate most of the customer's trades); the page (above) is
+    planned as usual, after the ``RESET``.
     """
     conditions = filters.conditions()
     where = " AND ".join(sql for _, sql, _ in conditions)
     values = [value for _, _, value in conditions]
-    me = [customer.pk, customer.pk]
     side = {alias: [(sql, value) for _, sql, value in conditions if sql.startswith(alias)] for alias in ("o.", "l.")}
-    page_ids = _PG_PAGE_IDS.format(orders=" AND ".join([sql for sql, _ in side["o."]] or ["TRUE"]),
-                                   labels=" AND ".join([sql for sql, _ in side["l."]] or ["TRUE"]))
-    page_values = [customer.pk, *(v for _, v in side["o."]), customer.pk, *(v for _, v in side["l."]), limit, offset]
+    page = _PG_PAGE.format(orders=" AND ".join([sql for sql, _ in side["o."]] or ["TRUE"]),
+                           labels=" AND ".join([sql for sql, _ in side["l."]] or ["TRUE"]))
+    me = customer.pk
     with connection.cursor() as cursor:
-        cursor.execute(without_nested_loops(f"{_PG_GROUPS.format(matched=f'({where})')}; {page_ids}"),
-                       values + me + page_values)
+        cursor.execute(f"{without_nested_loops(_PG_GROUPS.format(matched=f'({where})'))}; {page}",
+                       [*values, me, me, me, *(v for _, v in side["o."]), me, *(v for _, v in side["l."]),
+                        limit, offset, me, me])
         cursor.nextset()
         groups = [dict(zip(_GROUP_KEYS, row)) for row in cursor.fetchall()]
-        cursor.nextset()
-        ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
-            return groups, []
-        cursor.execute(without_nested_loops(_PG_PAGE), me + [ids, ids])
+        cursor.nextset()  # past the RESET
         cursor.nextset()
         rows = [dict(zip(TRADE_FIELDS, row)) for row in cursor.fetchall()]
     return groups, rows

@@ -59,8 +59,7 @@ def lagging_statistics(customer):
 def rows_touched(sql: str) -> list[tuple[int, str]]:
     """EXPLAIN ANALYZE of each statement as it was sent: (rows in and out of a node, the node)."""
     found = []
-    parts, no_nested_loops = sent_statements(sql)
-    for statement in parts:
+    for statement, no_nested_loops in sent_statements(sql):
         explain = f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}"
         with connection.cursor() as cursor:
             cursor.execute(without_nested_loops(explain) if no_nested_loops else explain)

@@ -106,12 +106,19 @@ def redis_writes(monkeypatch) -> list[int]:
     return writes
 
 
-def sent_statements(sql: str) -> tuple[list[str], bool]:
-    """A captured query's statements, and whether it was sent planned without nested loops
-    (``raxx.sql.without_nested_loops``: its settings wrap the statements in one query)."""
+def sent_statements(sql: str) -> list[tuple[str, bool]]:
+    """A captured query's statements, each with whether it was planned without nested loops
+    (``raxx.sql.without_nested_loops`` wraps statements in its settings, in the same query)."""
     from raxx.sql import NO_NESTED_LOOPS
 
     head, tail = NO_NESTED_LOOPS
-    if sql.startswith(head) and sql.endswith(tail):
-        return sql[len(head):-len(tail)].split("; "), True
-    return [sql], False
+    found = []
+    while sql:
+        if sql.startswith(head) and tail in sql:
+            inner, sql = sql[len(head):].split(tail, 1)
+            found += [(statement, True) for statement in inner.split("; ")]
+            sql = sql.removeprefix("; ")
+        else:
+            found += [(statement, False) for statement in sql.split("; ")]
+            sql = ""
+    return found
