@@ -202,6 +202,8 @@ FROM {_PG_MINE} GROUP BY 1"""
 # The label is probed per order on idx_tsl_user_filter (OFFSET 0 keeps the EXISTS a per-row
 # subplan, not a join): one index probe per order visited. Only then are the page's rows read,
 # each by its primary key in a LATERAL subquery (again OFFSET 0: a probe per row, not a join).
+# The label read is the one the walk matched: the same conditions, which include source_table,
+# and (customer, source_table, trade) is unique.
 # No join anywhere for a stale row estimate to get wrong.
 _PG_PAGE = """SELECT p.id, o.symbol, o.side, o.quantity, o.entry_price, o.exit_price, o.strategy_type,
     p.opened_at, o.closed_at, o.realized_pnl, l.pre_label, l.post_label, l.has_note
@@ -212,7 +214,8 @@ CROSS JOIN LATERAL (SELECT o.symbol, o.side, o.quantity, o.entry_price, o.exit_p
                            o.closed_at, o.realized_pnl
                     FROM paper_orders o WHERE o.id = p.id AND o.user_id = %s OFFSET 0) o
 CROSS JOIN LATERAL (SELECT l.pre_label, l.post_label, (l.journal_note IS NOT NULL AND l.journal_note <> '') AS has_note
-                    FROM trade_sentiment_labels l WHERE l.trade_id = p.id AND l.user_id = %s OFFSET 0) l
+                    FROM trade_sentiment_labels l WHERE l.trade_id = p.id AND l.user_id = %s AND {labels}
+                    OFFSET 0) l
 ORDER BY p.opened_at DESC, p.id DESC"""
 _GROUP_KEYS = ("matched", "n", "closed", "wins", "losses", *_SUMS)
 
@@ -235,7 +238,7 @@ def _pg_filter_rows(customer: Customer, filters: SentimentFilter, *, limit: int,
     with connection.cursor() as cursor:
         cursor.execute(f"{without_nested_loops(_PG_GROUPS.format(matched=f'({where})'))}; {page}",
                        [*values, me, me, me, *(v for _, v in side["o."]), me, *(v for _, v in side["l."]),
-                        limit, offset, me, me])
+                        limit, offset, me, me, *(v for _, v in side["l."])])
         cursor.nextset()
         groups = [dict(zip(_GROUP_KEYS, row)) for row in cursor.fetchall()]
         cursor.nextset()  # past the RESET
