@@ -232,6 +232,7 @@ def _pg_filter_rows(customer: Customer, filters: SentimentFilter, *, limit: int,
     where = " AND ".join(sql for _, sql, _ in conditions)
     values = [value for _, _, value in conditions]
     side = {alias: [(sql, value) for _, sql, value in conditions if sql.startswith(alias)] for alias in ("o.", "l.")}
+    assert len(side["o."]) + len(side["l."]) == len(conditions), "each condition tests orders (o.) or labels (l.)"
     page = _PG_PAGE.format(orders=" AND ".join([sql for sql, _ in side["o."]] or ["TRUE"]),
                            labels=" AND ".join([sql for sql, _ in side["l."]] or ["TRUE"]))
     me = customer.pk

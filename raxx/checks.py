@@ -8,6 +8,9 @@
   (or ``delete``) instead.
 - ``raxx.E003``: ``erase=False`` (keep the row, null the link) on a
   non-nullable field.
+- ``raxx.E004``: a PostgreSQL database with ``server_side_binding``: the journal's
+  whole-book reads send their planner setting in the same query as the statement
+  (``raxx.sql.without_nested_loops``), which only client-side binding allows.
 
 An email link kept with the tombstoned secondary on merge (the walkthrough's
 choice: tester rows belong to the email's owner, purged 30 days after the
@@ -104,3 +107,16 @@ def is_project_app(app_config) -> bool:
 def customer_data_rules_check(app_configs=None, **kwargs):
     project_models = [m for m in apps.get_models() if is_project_app(m._meta.app_config)]
     return missing_rules(project_models) + unworkable_rules(rules()) + contradictory_rules(rules())
+
+
+def server_side_binding_errors(databases: dict) -> list[Error]:
+    return [Error(f"DATABASES[{alias!r}] sets server_side_binding: raxx.sql.without_nested_loops sends a "
+                  "planner setting and its statement in one query, which only client-side binding allows",
+                  hint="Leave OPTIONS['server_side_binding'] unset (Django's default).", id="raxx.E004")
+            for alias, db in databases.items()
+            if db.get("ENGINE", "").endswith("postgresql") and db.get("OPTIONS", {}).get("server_side_binding")]
+
+
+@register()
+def client_side_binding_check(app_configs=None, **kwargs):
+    return server_side_binding_errors(settings.DATABASES)

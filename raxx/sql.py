@@ -41,12 +41,15 @@ def without_nested_loops(sql: str) -> str:
 
     ``SET LOCAL`` holds for the implicit transaction of one multi-statement query (PostgreSQL,
     client-side binding: Django's default with psycopg 3), or until the ``RESET`` inside an
-    explicit one. The caller skips the ``SET``'s result with ``cursor.nextset()``.
+    explicit one. The caller skips the ``SET``'s result with ``cursor.nextset()``. Server-side
+    binding would refuse several statements in one query: system check ``raxx.E004``.
     """
     return NO_NESTED_LOOPS[0] + sql + NO_NESTED_LOOPS[1]
 
 
 def _planned_without_nested_loops(execute, sql, params, many, context):
+    if many or sql.startswith(NO_NESTED_LOOPS[0]):  # executemany takes one statement; already wrapped
+        return execute(sql, params, many, context)
     result = execute(without_nested_loops(sql), params, many, context)
     context["cursor"].nextset()  # past the SET's empty result, to the statement's rows
     return result
