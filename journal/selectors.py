@@ -240,9 +240,9 @@ def _pg_filter_rows(customer: Customer, filters: SentimentFilter, *, limit: int,
         cursor.execute(f"{without_nested_loops(_PG_GROUPS.format(matched=f'({where})'))}; {page}",
                        [*values, me, me, me, *(v for _, v in side["o."]), me, *(v for _, v in side["l."]),
                         limit, offset, me, me, *(v for _, v in side["l."])])
-        cursor.nextset()
+        cursor.nextset()  # past the SET
         groups = [dict(zip(_GROUP_KEYS, row)) for row in cursor.fetchall()]
-        cursor.nextset()  # past the RESET
+        cursor.nextset()  # past the RESET, to the page
         cursor.nextset()
         rows = [dict(zip(TRADE_FIELDS, row)) for row in cursor.fetchall()]
     return groups, rows

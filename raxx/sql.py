@@ -5,6 +5,9 @@ call (walkthrough's token lookup, WCB's render row). Its values still go through
 converters the ORM's compiler would apply (``SQLCompiler.get_converters`` /
 ``apply_converters``): the backend's, then the field's (``from_db_value``), so SQLite's
 text timestamps, decimals and UUIDs come back as the same Python values.
+
+A statement that reads a customer's whole book can also be sent with its planner setting
+(:func:`without_nested_loops`, :func:`whole_book_plans`).
 """
 
 from contextlib import contextmanager
