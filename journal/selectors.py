@@ -13,7 +13,7 @@ from raxx.errors import ApplicationError
 from raxx.models import Customer
 from raxx.sql import whole_book_plans, without_nested_loops
 
-from .formatting import cents, iso_z, trade_summary
+from .formatting import cents, cents_sql, iso_z, iso_z_sql, trade_summary, trade_summary_sql
 from .models import POST_LABELS, PRE_LABELS, PaperOrder, SentimentTaxonomyVersion, TradeSentimentLabel
 from .stats import mean_interval, wilson_interval
 
@@ -167,17 +167,17 @@ def sentiment_filter(*, customer: Customer, filters: SentimentFilter, limit: int
     side by side) and one page of rows. Note text is never selected, only its presence.
     On PostgreSQL they are the statements below, written once instead of compiled by the ORM on
     every request (that compiling cost more than running them at a thousand trades), sent
-    together as one query (:func:`_pg_filter_rows`); elsewhere the ORM runs them as two.
+    together as one query (:func:`_pg_filter_rows`), the page's rows coming back as the text the
+    response shows; elsewhere the ORM runs them as two and :func:`_trade_dict` formats the rows.
     """
     if connection.vendor == "postgresql":
-        groups, rows = _pg_filter_rows(customer, filters, limit=limit, offset=offset)
+        groups, trades = _pg_filter_rows(customer, filters, limit=limit, offset=offset)
     else:
         mine = _my_labels(customer)
         where = filters.q()
         groups = _filter_groups(mine, where)
-        rows = _trade_page_rows(mine.filter(where), limit=limit, offset=offset)
+        trades = [_trade_dict(row) for row in _trade_page_rows(mine.filter(where), limit=limit, offset=offset)]
     filtered, baseline = _added([g for g in groups if g["matched"] is True]), _added(groups)
-    trades = [_trade_dict(row) for row in rows]
     n = filtered["n"]
     return {
         "filters": filters.echo(),
@@ -205,24 +205,32 @@ FROM {_PG_MINE} GROUP BY 1"""
 # The label read is the one the walk matched: the same conditions, which include source_table,
 # and (customer, source_table, trade) is unique.
 # No join anywhere for a stale row estimate to get wrong.
-_PG_PAGE = """SELECT p.id, o.symbol, o.side, o.quantity, o.entry_price, o.exit_price, o.strategy_type,
-    p.opened_at, o.closed_at, o.realized_pnl, l.pre_label, l.post_label, l.has_note
-FROM (SELECT o.id, o.opened_at FROM paper_orders o WHERE o.user_id = %s AND {orders} AND EXISTS (
-          SELECT FROM trade_sentiment_labels l WHERE l.trade_id = o.id AND l.user_id = %s AND {labels} OFFSET 0)
+# Each row comes back as the text of the response (journal/formatting.py's SQL forms): formatting
+# the page in Python (timestamps and decimals loaded, then printed) cost more than the statement.
+_PG_PAGE = f"""SELECT p.id, o.symbol, o.side, o.strategy_type, {iso_z_sql('p.opened_at')}, {iso_z_sql('o.closed_at')},
+    {cents_sql('o.realized_pnl')}, l.pre_label, l.post_label, l.has_note,
+    {trade_summary_sql(side='o.side', quantity='o.quantity', symbol='o.symbol', entry_price='o.entry_price',
+                       exit_price='o.exit_price', realized_pnl='o.realized_pnl', pre_label='l.pre_label',
+                       post_label='l.post_label')}
+FROM (SELECT o.id, o.opened_at FROM paper_orders o WHERE o.user_id = %s AND {{orders}} AND EXISTS (
+          SELECT FROM trade_sentiment_labels l WHERE l.trade_id = o.id AND l.user_id = %s AND {{labels}} OFFSET 0)
       ORDER BY o.opened_at DESC, o.id DESC LIMIT %s OFFSET %s) p
 CROSS JOIN LATERAL (SELECT o.symbol, o.side, o.quantity, o.entry_price, o.exit_price, o.strategy_type,
                            o.closed_at, o.realized_pnl
                     FROM paper_orders o WHERE o.id = p.id AND o.user_id = %s OFFSET 0) o
 CROSS JOIN LATERAL (SELECT l.pre_label, l.post_label, (l.journal_note IS NOT NULL AND l.journal_note <> '') AS has_note
-                    FROM trade_sentiment_labels l WHERE l.trade_id = p.id AND l.user_id = %s AND {labels}
+                    FROM trade_sentiment_labels l WHERE l.trade_id = p.id AND l.user_id = %s AND {{labels}}
                     OFFSET 0) l
 ORDER BY p.opened_at DESC, p.id DESC"""
 _GROUP_KEYS = ("matched", "n", "closed", "wins", "losses", *_SUMS)
+_PAGE_KEYS = ("trade_id", "symbol", "side", "strategy_type", "opened_at", "closed_at", "realized_pnl", "pre_label",
+              "post_label", "journal_note_present", "summary")  # _trade_dict's keys, in its order
 
 
 def _pg_filter_rows(customer: Customer, filters: SentimentFilter, *, limit: int, offset: int):
-    """:func:`sentiment_filter` on PostgreSQL in one query, rows shaped as the ORM path's (psycopg
-    returns the same Decimal, datetime and bool values the ORM would).
+    """:func:`sentiment_filter` on PostgreSQL in one query: the groups (as the ORM path's: psycopg
+    returns the same Decimal and bool values the ORM would) and the page, each row already the
+    response's trade (what :func:`_trade_dict` makes of the ORM path's row).
 
     The stats read the whole book, planned without nested loops (:func:`raxx.sql.without_nested_loops`:
     linear even when the statistics predate most of the customer's trades); the page (above) is
@@ -244,8 +252,8 @@ def _pg_filter_rows(customer: Customer, filters: SentimentFilter, *, limit: int,
         groups = [dict(zip(_GROUP_KEYS, row)) for row in cursor.fetchall()]
         cursor.nextset()  # past the RESET, to the page
         cursor.nextset()
-        rows = [dict(zip(TRADE_FIELDS, row)) for row in cursor.fetchall()]
-    return groups, rows
+        trades = [dict(zip(_PAGE_KEYS, row)) for row in cursor.fetchall()]
+    return groups, trades
 
 
 def _trade_page_rows(labels: QuerySet, *, limit: int, offset: int) -> list[dict]:

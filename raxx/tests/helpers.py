@@ -108,17 +108,20 @@ def redis_writes(monkeypatch) -> list[int]:
 
 def sent_statements(sql: str) -> list[tuple[str, bool]]:
     """A captured query's statements, each with whether it was planned without nested loops
-    (``raxx.sql.without_nested_loops`` wraps statements in its settings, in the same query)."""
+    (``raxx.sql.without_nested_loops`` wraps statements in its settings, in the same query).
+    Split as Django splits SQL scripts (sqlparse), so a ``;`` inside a string literal stays put."""
+    import sqlparse
+
     from raxx.sql import NO_NESTED_LOOPS
 
-    head, tail = NO_NESTED_LOOPS
-    found = []
-    while sql:
-        if sql.startswith(head) and tail in sql:
-            inner, sql = sql[len(head):].split(tail, 1)
-            found += [(statement, True) for statement in inner.split("; ")]
-            sql = sql.removeprefix("; ")
+    head, tail = (part.strip("; ") for part in NO_NESTED_LOOPS)
+    found, planned_without = [], False
+    for statement in sqlparse.split(sql):
+        statement = statement.removesuffix(";")
+        if statement == head:
+            planned_without = True
+        elif statement == tail:
+            planned_without = False
         else:
-            found += [(statement, False) for statement in sql.split("; ")]
-            sql = ""
+            found.append((statement, planned_without))
     return found
