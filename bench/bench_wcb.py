@@ -280,6 +280,11 @@ def _render_rows(customer, symbols) -> list[dict]:
     from wcb.services import wcb_tier_observe
 
     Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=True)
+    if connection.vendor == "postgresql":  # the job runs' row versions vacuumed and written out now, not during the rounds
+        with connection.cursor() as cursor:
+            for table in ("closed_position_wcb_snapshots", "closed_positions"):
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
+            cursor.execute("CHECKPOINT")
     snap = WcbSnapshot.objects.filter(horizon_reached=True).select_related("position").first()
     url = f"/api/positions/{snap.position_id}/what-could-have-been"
     client = APIClient()
@@ -287,7 +292,6 @@ def _render_rows(customer, symbols) -> list[dict]:
     assert client.get(url).status_code == 200
     key = trajectory_cache_key(snap.position_id, None)  # a finalized row: one key, no day
 
-    cached = harness.measure(lambda: client.get(url), repeat=200, warmup=20)
     cached_q = harness.count_queries(lambda: client.get(url))
 
     def wcb_part():  # what the WCB code adds to a cached render: its one query, the sighting, the cached body
@@ -295,7 +299,6 @@ def _render_rows(customer, symbols) -> list[dict]:
         wcb_tier_observe(customer=customer, tier="pro_plus", seen=found.sighting)
         selectors.wcb_render(snapshot=found.snapshot, horizon=None, tier="pro_plus")
 
-    part = harness.measure(wcb_part, repeat=200, warmup=20)
     part_q = harness.count_queries(wcb_part)
 
     def uncached():
@@ -315,7 +318,17 @@ def _render_rows(customer, symbols) -> list[dict]:
                             else customer.id])
             cursor.fetchall()
 
-    raw_m = harness.measure(raw, repeat=300, warmup=30)
+    assert client.get(url).status_code == 200  # the trajectory cached again
+    # Interleaved rounds, best median per case (as the platform bench): a busy shared machine slows
+    # every case alike instead of whichever happened to run during a spike.
+    cases = {"cached": lambda: client.get(url), "part": wcb_part, "raw": raw}
+    best: dict[str, dict] = {}
+    for _ in range(5):
+        for name, fn in cases.items():
+            timing = harness.measure(fn, repeat=100, warmup=10)
+            if name not in best or timing["median_us"] < best[name]["median_us"]:
+                best[name] = timing
+    cached, part, raw_m = best["cached"], best["part"], best["raw"]
     base = raw_m["median_us"]
     token = issue_dev_token(sub=customer.id, tier="pro_plus")
     from django.conf import settings
