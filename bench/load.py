@@ -1,7 +1,8 @@
 """``make bench-load``: gunicorn under a bounded HTTP load, per route, against a plain Django view.
 
 What it starts (all stopped by PID at the end): a scratch PostgreSQL database
-(created, migrated, seeded with ``seed_demo``, dropped), gunicorn with 2 sync
+(created, migrated, seeded with ``seed_demo`` and the caller's book grown to 1,000 labelled
+trades, the sentiment filter's goal; dropped), gunicorn with 2 sync
 workers in production mode (``DJANGO_DEBUG=0``, 48-character secrets) on a free
 loopback port, Redis as the cache (``REDIS_URL``, default db 9... pass your own).
 Then wrk (Debian's package) runs each route for ``LOAD_SECONDS`` with
@@ -39,6 +40,8 @@ from raxx.tests.topology import Process, answers, free_port, wait_until  # noqa:
 
 BIN = ROOT / ".venv" / "bin"
 PLAIN = "plain Django JSON view (baseline)"
+DEMO_PRO_PLUS = "11111111-1111-4111-8111-111111111111"  # seed_demo's pro_plus customer: the routes' caller
+FILTER_BOOK = 1_000  # their labelled trades (seed_demo's, then bench_journal's filler)
 
 
 def routes(tokens: dict, position_id: str) -> list[tuple[str, str, str, dict, str | None]]:
@@ -124,10 +127,16 @@ def main() -> None:
             seeded = subprocess.run([*manage, "seed_demo"], env=env, cwd=ROOT, check=True, capture_output=True,
                                     text=True).stdout
             tokens = _tokens(seeded)
+            # The sentiment filter's goal is at 1,000 labelled trades: the demo customer's book grown to that.
+            subprocess.run([*manage, "shell", "-v", "0", "-c",
+                            "from bench.bench_journal import _seed; from journal.demo import TRADES; "
+                            "from raxx.models import Customer; "
+                            f"_seed(Customer.objects.get(pk='{DEMO_PRO_PLUS}'), {FILTER_BOOK} - len(TRADES))"],
+                           env=env, cwd=ROOT, check=True)
             position_id = subprocess.run(
                 [*manage, "shell", "-v", "0", "-c",
                  "from wcb.models import WcbSnapshot; print(WcbSnapshot.objects.filter(horizon_reached=True, "
-                 "user_id='11111111-1111-4111-8111-111111111111').values_list('position_id', flat=True).first())"],
+                 f"user_id='{DEMO_PRO_PLUS}').values_list('position_id', flat=True).first())"],
                 env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
             port = free_port()
             web = Process("gunicorn", [str(BIN / "gunicorn"), "bench.load_wsgi", "--bind", f"127.0.0.1:{port}",
