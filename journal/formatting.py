@@ -110,6 +110,8 @@ def trade_summary(*, side: str, quantity, symbol: str, entry_price, exit_price, 
 # (the sentiment filter's page: formatting 100 rows in Python cost more than reading them).
 # Each takes a column expression and yields the text its Python twin above gives for the value
 # the ORM would load, NULL for NULL; journal/tests/test_formatting_sql.py checks each pair agrees.
+# Python's decimal context keeps 28 significant digits and SQL stays exact: the pairs agree on
+# the journal's columns (decimal_str on numeric(20, 6), cents on numeric(34, 12): ≤ 25 digits).
 # PostgreSQL's numeric has no negative zero, so only cents() can produce one (a tiny loss).
 
 def iso_z_sql(column: str) -> str:
@@ -130,12 +132,13 @@ def cents_sql(column: str) -> str:
 
 def trade_summary_sql(*, side: str, quantity: str, symbol: str, entry_price: str, exit_price: str,
                       realized_pnl: str, pre_label: str, post_label: str) -> str:
-    """:func:`trade_summary` (the arguments are column expressions; the order's constraint makes
-    ``exit_price`` non-NULL whenever ``realized_pnl`` is)."""
+    """:func:`trade_summary` (the arguments are column expressions). A closed order always has an
+    exit price, but the CHECK constraint lets a NULL through (NULL > 0 is unknown), so a NULL one
+    reads as Python prints it rather than turning the whole sentence NULL."""
     return (f"CASE {side} WHEN 'buy' THEN 'Bought ' ELSE 'Sold ' END || {quantity_str_sql(quantity)} || ' ' "
             f"|| {symbol} || ' at ' || {decimal_str_sql(entry_price)} "
             f"|| CASE WHEN {realized_pnl} IS NULL THEN '; the position was still open when this view was generated' "
-            f"ELSE '; closed at ' || {decimal_str_sql(exit_price)} || ' with a realized P&L of ' "
+            f"ELSE '; closed at ' || coalesce({decimal_str_sql(exit_price)}, 'None') || ' with a realized P&L of ' "
             f"|| {cents_sql(realized_pnl)} END "
             f"|| '. Pre-trade setup recorded as ' || {pre_label} "
             f"|| CASE WHEN coalesce({post_label}, '') <> '' THEN '; post-trade label recorded as ' || {post_label} "

@@ -73,7 +73,8 @@ def test_the_filter_page_is_the_orm_paths_page_row_for_row(customer, other_custo
     make_label(other_customer, make_order(other_customer, exit="1000"), pre="Bullish")
 
     for filters in (selectors.SentimentFilter(), selectors.SentimentFilter(pre_label="Bullish"),
-                    selectors.SentimentFilter(strategy_type="momentum")):
+                    selectors.SentimentFilter(strategy_type="momentum"),
+                    selectors.SentimentFilter(post_label="FollowedPlan", pre_label="Neutral")):
         for limit, offset in ((100, 0), (2, 1)):
             pg = selectors.sentiment_filter(customer=customer, filters=filters, limit=limit, offset=offset)["trades"]
             mine = selectors._my_labels(customer).filter(filters.q())
@@ -84,3 +85,16 @@ def test_the_filter_page_is_the_orm_paths_page_row_for_row(customer, other_custo
     assert {t["realized_pnl"] for t in everything} >= {"-0.00", "0.00", "0.01", "-0.01", None}
     assert any(".000001Z" in t["opened_at"] for t in everything) and any(t["opened_at"].endswith(":00Z")
                                                                         for t in everything)
+
+
+@pytest.mark.django_db
+def test_a_closed_order_without_an_exit_price_still_gets_its_sentence(customer):
+    """The CHECK constraint lets a closed order's NULL exit price through (NULL > 0 is unknown): the
+    sentence reads as the Python path prints it, never NULL (the schema's summary is a string)."""
+    order = make_order(customer, exit="110")
+    make_label(customer, order)
+    type(order).objects.filter(pk=order.pk).update(exit_price=None)
+    [trade] = selectors.sentiment_filter(customer=customer, filters=selectors.SentimentFilter())["trades"]
+    [row] = selectors._trade_page_rows(selectors._my_labels(customer), limit=100, offset=0)
+    assert trade["summary"] == selectors._trade_dict(row)["summary"]
+    assert "closed at None with a realized P&L of 100.00" in trade["summary"]
