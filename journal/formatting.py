@@ -105,7 +105,6 @@ def trade_summary(*, side: str, quantity, symbol: str, entry_price, exit_price, 
     return text + "."
 
 
-
 # --- The same rules in PostgreSQL, for a statement that returns the display text itself ---
 # (the sentiment filter's page: formatting 100 rows in Python cost more than reading them).
 # Each takes a column expression and yields the text its Python twin above gives for the value
@@ -143,6 +142,7 @@ def trade_summary_sql(*, side: str, quantity: str, symbol: str, entry_price: str
             f"|| '. Pre-trade setup recorded as ' || {pre_label} "
             f"|| CASE WHEN coalesce({post_label}, '') <> '' THEN '; post-trade label recorded as ' || {post_label} "
             f"ELSE '; no post-trade label was recorded' END || '.'")
+
 
 # --- The shapes above, as the OpenAPI schema publishes them (checked on every test response) ---
 PRE_LABEL = enum(*PRE_LABELS)

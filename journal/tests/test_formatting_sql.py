@@ -46,7 +46,7 @@ def test_each_sql_rule_gives_the_python_rules_text(python_rule, sql_rule, db_typ
     pairs = _pairs(sql_rule, db_type, values)
     assert len(pairs) == len(values) + 1
     assert [(value, python_rule(value)) for value, _ in pairs[:-1]] == pairs[:-1]
-    assert pairs[-1] == (None, None)  # NULL stays NULL (Python's rules give None too, but quantity, never NULL)
+    assert pairs[-1] == (None, None)  # NULL stays NULL (as the Python rules give None; quantity_str is never given one)
     if sql_rule is cents_sql:  # the case that needs its own branch: a loss that rounds to zero
         assert dict(pairs)[Decimal("-0.004")] == "-0.00"
 
