@@ -101,8 +101,19 @@ def _fmt(value) -> str:
 
 def main(title: str, run: Callable[[], list[dict]]) -> None:
     setup_django()
-    with scratch_database():
+    with scratch_database(), production_mode():
         print_table(title, run())
+
+
+@contextmanager
+def production_mode():
+    """``DEBUG`` off while a bench measures, as production (``DJANGO_DEBUG=0``) and ``make bench-load`` run:
+    no query log kept per statement, none of Django's debug-only checks per request. The bench's own
+    settings (its scratch database, test settings, lifted rate limits) stay."""
+    from django.test import override_settings
+
+    with override_settings(DEBUG=False):
+        yield
 
 
 def goal(path: str, value: str, baseline: str, ratio: float | None, target: str, met: bool | None) -> dict:

@@ -32,7 +32,7 @@ def main(args: list[str]) -> None:
         if names and name.removeprefix("bench_") not in names:
             continue
         module = importlib.import_module(f"bench.{name}")
-        with harness.scratch_database():
+        with harness.scratch_database(), harness.production_mode():
             rows = module.run()
         harness.print_table(getattr(module, "TITLE", name), rows)
         if hasattr(module, "summary"):

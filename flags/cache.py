@@ -102,11 +102,32 @@ def read_batch() -> Batch | None:
         return None
     keys = batch_keys()
     try:
-        found = cache.store.get_many(keys)
+        found = _redis_read(cache.store, keys)
     except Exception:  # unreachable cache: every flag is read from the database
         logger.warning("flag cache unreachable on read; reading flags from the database")
         found = {}
     return batch_from(keys, found)
+
+
+def _redis_read(store, keys: list[str]) -> dict:
+    """``store.get_many(keys)``; on django-redis, one MGET whose key names and entries (the same bytes
+    every request until a flag changes) are made and decoded once per process, counted as the store
+    counts its reads."""
+    from django_redis.cache import RedisCache
+
+    from raxx.metrics import cache_read
+    from raxx.redis_io import decoded, made_keys, round_trip
+
+    if not isinstance(store, RedisCache):
+        return store.get_many(keys)
+    raws = round_trip(store.client.get_client(write=True), [("MGET", *made_keys(store, tuple(keys)))])[0]
+    found = {key: decoded(store, key, raw, remember=True) for key, raw in zip(keys, raws, strict=True)
+             if raw is not None}
+    hits = sum(value is not None for value in found.values())
+    label = getattr(store, "metrics_label", "flags")
+    cache_read(label, True, hits)
+    cache_read(label, False, len(keys) - hits)
+    return {key: value for key, value in found.items() if value is not None}
 
 
 @contextmanager

@@ -18,7 +18,6 @@ backends (the embedded default's file cache, a test's memory cache) take one
 
 import logging
 import uuid
-from functools import lru_cache
 
 from django.core.cache import caches
 from django.core.cache.backends.base import InvalidCacheBackendError
@@ -29,7 +28,7 @@ from flags.cache import GenerationCache, batch_from, batch_keys, flag_cache
 from . import customer_cache, throttling
 from .metrics import cache_read
 from .models import Customer
-from .redis_io import round_trip
+from .redis_io import decoded, made_keys, round_trip
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +93,7 @@ def _pipeline(store, flag_keys: list[str], other_keys: list[str], request, custo
     counter_keys, windows = throttling.counters(throttling.request_limits(request, customer_id))
     keys = [*flag_keys, *other_keys]
     try:
-        mget = ("MGET", *_made_keys(store.key_func, store.key_prefix, store.version, tuple(flag_keys)),
-                *(store.make_key(k) for k in other_keys))
+        mget = ("MGET", *made_keys(store, tuple(flag_keys)), *(store.make_key(k) for k in other_keys))
         results = round_trip(store.client.get_client(write=True), [mget, *throttling.count_commands(counter_keys)])
     except Exception as exc:  # noqa: BLE001 - served from the database, limits not enforced (CONTRACTS §10)
         throttling.warn_cache_down(exc)
@@ -108,29 +106,10 @@ def _pipeline(store, flag_keys: list[str], other_keys: list[str], request, custo
             hits["customers" if n >= len(flag_keys) else "flags"][raw is None] += 1
         if raw is None:
             continue
-        seen = _decoded.get(key)
-        if seen is not None and seen[0] == raw:  # the very bytes decoded before: the same value
-            found[key] = seen[1]
-            continue
-        try:
-            found[key] = store.client.decode(raw)
-        except Exception:  # noqa: BLE001 - a value we cannot read (corrupt, another serializer): a miss
-            logger.warning("cache entry %s could not be decoded; reading it from the database", key)
-            continue
-        if n < len(flag_keys):  # a fixed set of keys (every registered flag's): bounded
-            _decoded[key] = (raw, found[key])
+        value = decoded(store, key, raw, remember=n < len(flag_keys))  # flags: a fixed set of keys, bounded
+        if value is not None:
+            found[key] = value
     for name, (hit, miss) in hits.items():
         cache_read(name, True, hit)
         cache_read(name, False, miss)
     return found
-
-
-@lru_cache(maxsize=8)
-def _made_keys(key_func, prefix: str, version: int, keys: tuple[str, ...]) -> list[str]:
-    """The store's full names of the flag keys (``make_key``, the same every request)."""
-    return [key_func(k, prefix, version) for k in keys]
-
-
-# key -> (bytes, value) of the flag entries this process decoded last (unpickling a waffle Flag model
-# costs ~20 µs; its bytes rarely change). Only identical bytes are served from here: never stale.
-_decoded: dict[str, tuple[bytes, object]] = {}

@@ -160,6 +160,56 @@ def test_a_customer_request_reads_the_cache_once(api, flags, monkeypatch):
         assert reads == ["get_many"]
 
 
+def _on_redis() -> bool:
+    from django_redis.cache import RedisCache
+
+    return isinstance(flag_cache().store, RedisCache)
+
+
+def test_a_request_without_a_customer_reads_every_flag_in_one_mget_that_is_never_stale(rf, monkeypatch):
+    """The walkthrough's flag read (no customer, no prefetch): one MGET, and a change in between two
+    requests applies on the second, the remembered bytes of an entry notwithstanding."""
+    from flags.registry import flag_is_on
+
+    if not _on_redis():
+        pytest.skip("the MGET path is django-redis's (REDIS_URL)")
+    writes = redis_writes(monkeypatch)
+    flag = Flag.objects.get(name="FLAG_WCB_ENABLED")
+    flag.everyone = True
+    flag.save()
+    first = rf.get("/")
+    first.user = None
+    assert flag_is_on(first, "FLAG_WCB_ENABLED") is True and flag_is_on(first, "FLAG_SENTIMENT_JOURNAL") is False
+    del writes[:]
+    again = rf.get("/")
+    again.user = None
+    assert flag_is_on(again, "FLAG_WCB_ENABLED") is True and flag_is_on(again, "FLAG_SENTIMENT_JOURNAL") is False
+    assert writes == [1]  # the cached entries, served: one write of one command (the MGET), no query
+    flag.everyone = False
+    flag.save()
+    after = rf.get("/")
+    after.user = None
+    assert flag_is_on(after, "FLAG_WCB_ENABLED") is False
+
+
+def test_a_flag_entry_that_cannot_be_decoded_is_read_from_the_database(rf):
+    from waffle.utils import get_setting, keyfmt
+
+    from flags.cache import read_batch
+    from flags.registry import flag_is_on
+
+    if not _on_redis():
+        pytest.skip("the MGET path is django-redis's (REDIS_URL)")
+    Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=True)
+    store = flag_cache().store
+    key = keyfmt(get_setting("FLAG_CACHE_KEY"), "FLAG_WCB_ENABLED")
+    read_batch()  # the generation exists
+    store.client.get_client(write=True).set(store.make_key(key), b"\x80not a pickle")
+    request = rf.get("/")
+    request.user = None
+    assert flag_is_on(request, "FLAG_WCB_ENABLED") is True  # a miss, answered by the database: not off, not a 500
+
+
 def test_any_operator_page_whose_flag_change_is_refused_shows_an_error():
     """A console page that saves a flag (e.g. a kill switch) gets the same refusal as the admin."""
     from django.contrib.messages.storage.fallback import FallbackStorage
