@@ -8,7 +8,10 @@ loopback port, Redis as the cache (``REDIS_URL``, default db 9... pass your own)
 Then wrk (Debian's package) runs each route for ``LOAD_SECONDS`` with
 ``LOAD_CONNECTIONS`` connections, one route after another in the same run, then all
 routes mixed. The plain view (``bench/plain``: a ``JsonResponse``, no auth, no
-database) is the baseline: each route's req/s and p50 are given as a ratio to it.
+database) is the baseline: each route's req/s and p50 are given as a ratio to it. The
+sentiment filter's floor (``bench/filter-floor``: the in-process bench's raw SQL for the same
+caller in a plain view, its rows as JSON) is what any Django view answering it pays; the mixed
+run leaves it out.
 
 wrk runs on the same 2 cores as gunicorn, PostgreSQL and Redis: it competes for
 them, so absolute figures are a floor, and ratios in one run are what compare.
@@ -40,6 +43,7 @@ from raxx.tests.topology import Process, answers, free_port, wait_until  # noqa:
 
 BIN = ROOT / ".venv" / "bin"
 PLAIN = "plain Django JSON view (baseline)"
+FILTER_FLOOR = "the filter's floor: its raw SQL in a plain view"
 DEMO_PRO_PLUS = "11111111-1111-4111-8111-111111111111"  # seed_demo's pro_plus customer: the routes' caller
 FILTER_BOOK = 1_000  # their labelled trades (seed_demo's, then bench_journal's filler)
 
@@ -54,6 +58,7 @@ def routes(tokens: dict, position_id: str) -> list[tuple[str, str, str, dict, st
         ("GET /api/me", "GET", "/api/me", pro, None),
         ("GET /api/paper-orders", "GET", "/api/paper-orders", pro, None),
         ("GET sentiment filter", "GET", "/api/backtest/sentiment-filter?pre_label=Bullish", pro, None),
+        (FILTER_FLOOR, "GET", f"/bench/filter-floor/{DEMO_PRO_PLUS}", {}, None),
         ("GET WCB render", "GET", f"/api/positions/{position_id}/what-could-have-been", pro, None),
         ("GET walkthrough status", "GET", "/api/walkthrough/status", wt, None),
         ("POST /api/paper-orders", "POST", "/api/paper-orders", {**pro, "Content-Type": "application/json"}, order),
@@ -146,7 +151,7 @@ def main() -> None:
             plan = routes(tokens, position_id)
             _check(base, plan)
             results = []
-            for route in [*([r] for r in plan), plan[1:]]:
+            for route in [*([r] for r in plan), [r for r in plan[1:] if r[0] != FILTER_FLOOR]]:
                 script = Path(tmp) / "script.lua"
                 script.write_text(lua_for(route))
                 subprocess.run(["wrk", "-t2", f"-c{conns}", "-d2s", "-s", str(script), base],
