@@ -18,6 +18,7 @@ import statistics
 import time
 
 from bench import floor_urls, harness
+from bench.platform_urls import TESTER_KEYS
 
 TITLE = "walkthrough: one tester through every screen (in-process, per request)"
 TESTERS = 60
@@ -122,7 +123,8 @@ def run() -> list[dict]:
                     cur.execute(sql, {"id": pk, "now": now, "legs": json.dumps(LEGS), "answers": json.dumps(SURVEY)})
 
         floor_urls.FLOOR.update(sql=lambda writes=writes, hashes=iter(floor_hashes): raw(writes, hashes),
-                                body=answers[0].json(), status=answers[0].status_code)
+                                body=answers[0].json(), status=answers[0].status_code,
+                                keys=TESTER_KEYS, counted=False)  # a tester's trip: the flags' MGET, no limit
 
         def floor(method=method, body=body):
             response = (floor_client.get("/bench/floor") if method == "GET"

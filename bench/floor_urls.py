@@ -1,9 +1,9 @@
 """Bench-only URLconf: every real route plus ``bench/floor``, a route's floor (never in production URLs).
 
 The floor is a plain Django view doing only what a route's design cannot skip: the route's own
-SQL (the bench's raw-SQL baseline), the one Redis round trip every request makes (an MGET, as
-flags and cached rows are read), and the route's JSON answer. No DRF, no authentication, no
-flag logic. A bench sets ``FLOOR`` before measuring it.
+SQL (the bench's raw-SQL baseline), the one Redis round trip every request makes (the same
+commands: ``bench.platform_urls.floor_round_trip``), and the route's JSON answer. No DRF, no
+authentication, no flag logic. A bench sets ``FLOOR`` before measuring it.
 """
 
 import json
@@ -11,19 +11,14 @@ import json
 from django.http import JsonResponse
 from django.urls import path
 
+from bench.platform_urls import CUSTOMER_KEYS, floor_round_trip
 from raxx.urls import urlpatterns as api_urlpatterns
 
-FLOOR: dict = {"sql": lambda: None, "body": {}, "keys": 8}
+FLOOR: dict = {"sql": lambda: None, "body": {}, "keys": CUSTOMER_KEYS, "counted": True}
 
 
 def floor_view(request):
-    from django.core.cache import cache
-
-    from raxx.redis_io import round_trip
-
-    if getattr(cache, "client", None) is not None:  # Redis (make bench's REDIS_URL); a memory cache has no trip
-        round_trip(cache.client.get_client(write=True),
-                   [("MGET", *(cache.make_key(f"bench:floor:{n}") for n in range(FLOOR["keys"])))])
+    floor_round_trip(FLOOR["keys"], counted=FLOOR["counted"])
     if request.body:
         json.loads(request.body)
     FLOOR["sql"]()

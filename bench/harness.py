@@ -107,9 +107,10 @@ def main(title: str, run: Callable[[], list[dict]]) -> None:
 
 @contextmanager
 def production_mode():
-    """``DEBUG`` off while a bench measures, as production (``DJANGO_DEBUG=0``) and ``make bench-load`` run:
-    no query log kept per statement, none of Django's debug-only checks per request. The bench's own
-    settings (its scratch database, test settings, lifted rate limits) stay."""
+    """``DEBUG`` off while a bench measures, as in production (``DJANGO_DEBUG=0``) and ``make bench-load``:
+    no query log kept per statement, none of Django's debug-only checks per request. Only ``DEBUG``:
+    the rest of the test settings (what ``PRODUCTION`` decides at import, the scratch database, the
+    lifted rate limits) stay."""
     from django.test import override_settings
 
     with override_settings(DEBUG=False):

@@ -8,10 +8,11 @@ loopback port, Redis as the cache (``REDIS_URL``, default db 9... pass your own)
 Then wrk (Debian's package) runs each route for ``LOAD_SECONDS`` with
 ``LOAD_CONNECTIONS`` connections, one route after another in the same run, then all
 routes mixed. The plain view (``bench/plain``: a ``JsonResponse``, no auth, no
-database) is the baseline: each route's req/s and p50 are given as a ratio to it. The
-sentiment filter's floor (``bench/filter-floor``: the in-process bench's raw SQL for the same
-caller in a plain view, its rows as JSON) is what any Django view answering it pays; the mixed
-run leaves it out.
+database) is the baseline: each route's req/s and p50 are given as a ratio to it. Two
+floors, what any Django view of this design pays: the plain view plus the one Redis round trip
+of an authenticated request (``bench/plain-round-trip``, as in ``make bench``), and the sentiment
+filter's (``bench/filter-floor``: the in-process bench's raw SQL for the same caller in a plain
+view, its rows as JSON). The mixed run leaves them out.
 
 wrk runs on the same 2 cores as gunicorn, PostgreSQL and Redis: it competes for
 them, so absolute figures are a floor, and ratios in one run are what compare.
@@ -44,6 +45,8 @@ from raxx.tests.topology import Process, answers, free_port, wait_until  # noqa:
 BIN = ROOT / ".venv" / "bin"
 PLAIN = "plain Django JSON view (baseline)"
 FILTER_FLOOR = "the filter's floor: its raw SQL in a plain view"
+ME_FLOOR = "the request path's floor: plain view + 1 Redis round trip"
+FLOORS = (FILTER_FLOOR, ME_FLOOR)
 DEMO_PRO_PLUS = "11111111-1111-4111-8111-111111111111"  # seed_demo's pro_plus customer: the routes' caller
 FILTER_BOOK = 1_000  # their labelled trades (seed_demo's, then bench_journal's filler)
 
@@ -55,6 +58,7 @@ def routes(tokens: dict, position_id: str) -> list[tuple[str, str, str, dict, st
     order = json.dumps({"symbol": "AAPL", "side": "buy", "quantity": "1", "entry_price": "190.5", "pre_label": "Bullish"})
     return [
         (PLAIN, "GET", "/bench/plain", {}, None),
+        (ME_FLOOR, "GET", "/bench/plain-round-trip", {}, None),
         ("GET /api/me", "GET", "/api/me", pro, None),
         ("GET /api/paper-orders", "GET", "/api/paper-orders", pro, None),
         ("GET sentiment filter", "GET", "/api/backtest/sentiment-filter?pre_label=Bullish", pro, None),
@@ -151,7 +155,7 @@ def main() -> None:
             plan = routes(tokens, position_id)
             _check(base, plan)
             results = []
-            for route in [*([r] for r in plan), [r for r in plan[1:] if r[0] != FILTER_FLOOR]]:
+            for route in [*([r] for r in plan), [r for r in plan[1:] if r[0] not in FLOORS]]:
                 script = Path(tmp) / "script.lua"
                 script.write_text(lua_for(route))
                 subprocess.run(["wrk", "-t2", f"-c{conns}", "-d2s", "-s", str(script), base],

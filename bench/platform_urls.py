@@ -1,5 +1,7 @@
 """Bench-only URLconf: no-op views for ``bench_platform`` (never in production URLs)."""
 
+from functools import lru_cache
+
 from django.http import JsonResponse
 from django.urls import path
 from rest_framework.permissions import AllowAny
@@ -15,17 +17,36 @@ def plain_view(request):
     return JsonResponse({"ok": True})
 
 
-def plain_round_trip_view(request):
-    """The plain view plus the one Redis round trip an authenticated request makes (the same
-    commands: an MGET of eight keys, a counter's SET NX EX + INCR): the floor of this design."""
+# What one request's round trip carries: the MGET of every registered flag's keys and their generation
+# (16), the customer's generation and row (2); a customer request also counts its rate limit.
+CUSTOMER_KEYS, TESTER_KEYS = 18, 16
+
+
+def floor_round_trip(keys: int = CUSTOMER_KEYS, *, counted: bool = True) -> None:
+    """The one Redis round trip of a request of this design, as raxx/request_cache.py sends it: an MGET
+    of ``keys`` keys (their names made once, as the flag keys' are) and, ``counted``, the rate-limit
+    counter's SET NX EX + INCR. A memory cache (no REDIS_URL) has no round trip to make."""
     from django.core.cache import cache
 
     from raxx.redis_io import round_trip
 
-    keys = [cache.make_key(f"bench:floor:{n}") for n in range(8)]
-    counter = cache.make_key("bench:floor:counter")
-    round_trip(cache.client.get_client(write=True),
-               [("MGET", *keys), ("SET", counter, 0, "EX", 60, "NX"), ("INCR", counter)])
+    if getattr(cache, "client", None) is None:
+        return
+    names = _floor_keys(cache.key_prefix, keys)
+    counter = [("SET", names[-1], 0, "EX", 60, "NX"), ("INCR", names[-1])] if counted else []
+    round_trip(cache.client.get_client(write=True), [("MGET", *names[:-1]), *counter])
+
+
+@lru_cache(maxsize=8)
+def _floor_keys(prefix: str, keys: int) -> list[str]:
+    from django.core.cache import cache
+
+    return [cache.make_key(f"bench:floor:{n}") for n in range(keys)] + [cache.make_key("bench:floor:counter")]
+
+
+def plain_round_trip_view(request):
+    """The plain view plus the one Redis round trip an authenticated request makes: the floor of this design."""
+    floor_round_trip()
     return JsonResponse({"ok": True})
 
 

@@ -27,7 +27,7 @@ def test_wrk_output_is_parsed_with_units():
 def test_every_route_of_the_workload_becomes_a_wrk_request():
     plan = routes({"pro_plus": "eyJ.a.b", "walkthrough": "wt1.x"}, "0f0f")
     script = lua_for(plan)
-    assert script.count("wrk.format(") == len(plan) == 8
+    assert script.count("wrk.format(") == len(plan) == 9
     assert "/bench/filter-floor/" in script
     assert '"/api/positions/0f0f/what-could-have-been"' in script
     assert '["Authorization"] = "Bearer wt1.x"' in script and '"POST"' in script

@@ -28,6 +28,7 @@ reads the customer's row.
 
 import logging
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -104,9 +105,21 @@ def read_batch() -> Batch | None:
     try:
         found = _redis_read(cache.store, keys)
     except Exception:  # unreachable cache: every flag is read from the database
-        logger.warning("flag cache unreachable on read; reading flags from the database")
+        _warn_unreachable()
         found = {}
     return batch_from(keys, found)
+
+
+_WARN_EVERY_S = 10.0
+_last_warning = [float("-inf")]
+
+
+def _warn_unreachable() -> None:
+    """Once per ``_WARN_EVERY_S`` per process, not once per request while the cache is down."""
+    now = time.monotonic()
+    if now - _last_warning[0] > _WARN_EVERY_S:
+        _last_warning[0] = now
+        logger.warning("flag cache unreachable on read; reading flags from the database")
 
 
 def _redis_read(store, keys: list[str]) -> dict:
@@ -120,11 +133,15 @@ def _redis_read(store, keys: list[str]) -> dict:
 
     if not isinstance(store, RedisCache):
         return store.get_many(keys)
-    raws = round_trip(store.client.get_client(write=True), [("MGET", *made_keys(store, tuple(keys)))])[0]
+    label = getattr(store, "metrics_label", "flags")
+    try:
+        raws = round_trip(store.client.get_client(write=True), [("MGET", *made_keys(store, tuple(keys)))])[0]
+    except Exception:
+        cache_read(label, False, len(keys))  # every key a miss, as the store's get_many counted them
+        raise
     found = {key: decoded(store, key, raw, remember=True) for key, raw in zip(keys, raws, strict=True)
              if raw is not None}
     hits = sum(value is not None for value in found.values())
-    label = getattr(store, "metrics_label", "flags")
     cache_read(label, True, hits)
     cache_read(label, False, len(keys) - hits)
     return {key: value for key, value in found.items() if value is not None}

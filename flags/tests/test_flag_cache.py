@@ -166,48 +166,71 @@ def _on_redis() -> bool:
     return isinstance(flag_cache().store, RedisCache)
 
 
-def test_a_request_without_a_customer_reads_every_flag_in_one_mget_that_is_never_stale(rf, monkeypatch):
-    """The walkthrough's flag read (no customer, no prefetch): one MGET, and a change in between two
-    requests applies on the second, the remembered bytes of an entry notwithstanding."""
+def _request(rf):
+    made = rf.get("/")
+    made.user = None
+    return made
+
+
+def test_a_request_without_a_customer_reads_every_flag_in_one_mget_that_is_never_stale(
+        rf, monkeypatch, django_assert_num_queries):
+    """The walkthrough's flag read (no customer, no prefetch): one packed MGET, not django-redis's
+    get_many, no query once cached, and a change between two requests applies on the second, the
+    remembered bytes of an entry notwithstanding."""
     from flags.registry import flag_is_on
 
     if not _on_redis():
         pytest.skip("the MGET path is django-redis's (REDIS_URL)")
+    store = flag_cache().store
+    monkeypatch.setattr(store, "get_many", lambda *a, **k: pytest.fail("read through get_many"))
     writes = redis_writes(monkeypatch)
     flag = Flag.objects.get(name="FLAG_WCB_ENABLED")
     flag.everyone = True
     flag.save()
-    first = rf.get("/")
-    first.user = None
+    first = _request(rf)
     assert flag_is_on(first, "FLAG_WCB_ENABLED") is True and flag_is_on(first, "FLAG_SENTIMENT_JOURNAL") is False
     del writes[:]
-    again = rf.get("/")
-    again.user = None
-    assert flag_is_on(again, "FLAG_WCB_ENABLED") is True and flag_is_on(again, "FLAG_SENTIMENT_JOURNAL") is False
-    assert writes == [1]  # the cached entries, served: one write of one command (the MGET), no query
+    again = _request(rf)
+    with django_assert_num_queries(0):
+        assert flag_is_on(again, "FLAG_WCB_ENABLED") is True
+        assert flag_is_on(again, "FLAG_SENTIMENT_JOURNAL") is False
+    assert writes == [1]  # one write of one command: the MGET
     flag.everyone = False
     flag.save()
-    after = rf.get("/")
-    after.user = None
-    assert flag_is_on(after, "FLAG_WCB_ENABLED") is False
+    assert flag_is_on(_request(rf), "FLAG_WCB_ENABLED") is False
 
 
-def test_a_flag_entry_that_cannot_be_decoded_is_read_from_the_database(rf):
+def test_a_flag_entry_that_cannot_be_decoded_is_one_miss_the_others_still_cached(
+        rf, caplog, django_assert_num_queries):
     from waffle.utils import get_setting, keyfmt
 
-    from flags.cache import read_batch
     from flags.registry import flag_is_on
 
     if not _on_redis():
         pytest.skip("the MGET path is django-redis's (REDIS_URL)")
     Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=True)
+    warm = _request(rf)
+    flag_is_on(warm, "FLAG_WCB_ENABLED"), flag_is_on(warm, "FLAG_SENTIMENT_JOURNAL")  # both entries cached
     store = flag_cache().store
     key = keyfmt(get_setting("FLAG_CACHE_KEY"), "FLAG_WCB_ENABLED")
-    read_batch()  # the generation exists
     store.client.get_client(write=True).set(store.make_key(key), b"\x80not a pickle")
-    request = rf.get("/")
-    request.user = None
+    request = _request(rf)
     assert flag_is_on(request, "FLAG_WCB_ENABLED") is True  # a miss, answered by the database: not off, not a 500
+    with django_assert_num_queries(0):
+        assert flag_is_on(request, "FLAG_SENTIMENT_JOURNAL") is False  # still served from the same MGET
+    assert "unreachable" not in caplog.text
+
+
+def test_a_dead_flag_cache_is_warned_about_once_not_per_request(rf, caplog):
+    from flags import cache as flags_cache
+    from flags.registry import flag_is_on
+
+    Flag.objects.filter(name="FLAG_WCB_ENABLED").update(everyone=True)
+    flags_cache._last_warning[0] = float("-inf")
+    with override_settings(CACHES=unreachable_redis_caches()):
+        for _ in range(3):
+            assert flag_is_on(_request(rf), "FLAG_WCB_ENABLED") is True  # from the database
+    assert caplog.text.count("flag cache unreachable on read") == 1
 
 
 def test_any_operator_page_whose_flag_change_is_refused_shows_an_error():

@@ -30,6 +30,12 @@ def get(path: str) -> tuple[int, dict]:
     return int(status[0].split()[0]), json.loads(body)
 
 
+@pytest.fixture(autouse=True)
+def fresh_connection():
+    connection.close()  # each test starts its own connection (and its CONN_MAX_AGE)
+    yield
+
+
 @pytest.fixture
 def real_checks(monkeypatch):
     """Each real health check (Django's ``SELECT 1``), counted; the check itself still runs."""
@@ -71,21 +77,35 @@ def test_a_connection_the_server_ended_is_replaced_before_the_request_uses_it(re
     assert connection.connection.info.backend_pid != ended
 
 
+def test_a_connection_no_request_reached_for_a_while_gets_the_real_check(real_checks, monkeypatch):
+    """Idle connections are what load balancers and NAT tables forget without a word: checked for real."""
+    from raxx.postgresql import base
+
+    assert get("/healthz")[0] == 200
+    pid = connection.connection.info.backend_pid
+    assert get("/healthz")[0] == 200
+    assert real_checks == []  # reached a moment ago: trusted when quiet
+    monkeypatch.setattr(base, "TRUSTED_FOR_S", 0.05)
+    time.sleep(0.1)
+    assert get("/healthz")[0] == 200
+    assert real_checks == [pid]
+
+
 def test_an_open_transaction_or_pending_data_is_not_quiet():
     connection.ensure_connection()
-    pgconn = connection.connection.pgconn
-    assert quiet(pgconn)
+    raw = connection.connection
+    assert quiet(raw)
     connection.connection.execute("LISTEN raxx_test_quiet")
     with other_session() as other:
         other.execute("NOTIFY raxx_test_quiet")  # arrives on this idle session's socket, unread
     try:
-        assert wait_for(lambda: not quiet(pgconn))  # something waits on the socket: the real check decides
+        assert wait_for(lambda: not quiet(raw))  # something waits on the socket: the real check decides
     finally:
         connection.close()
     connection.ensure_connection()
     connection.connection.execute("BEGIN")
     try:
-        assert not quiet(connection.connection.pgconn)
+        assert not quiet(connection.connection)
     finally:
         connection.connection.execute("ROLLBACK")
 
