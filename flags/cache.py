@@ -28,7 +28,6 @@ reads the customer's row.
 
 import logging
 import threading
-import time
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,6 +37,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+
+from raxx.logs import AtMostEvery
 
 logger = logging.getLogger(__name__)
 
@@ -110,15 +111,11 @@ def read_batch() -> Batch | None:
     return batch_from(keys, found)
 
 
-_WARN_EVERY_S = 10.0
-_last_warning = [float("-inf")]
+_unreachable_warning = AtMostEvery(10)  # once per 10 s per process, not once per request while it is down
 
 
 def _warn_unreachable() -> None:
-    """Once per ``_WARN_EVERY_S`` per process, not once per request while the cache is down."""
-    now = time.monotonic()
-    if now - _last_warning[0] > _WARN_EVERY_S:
-        _last_warning[0] = now
+    if _unreachable_warning():
         logger.warning("flag cache unreachable on read; reading flags from the database")
 
 
@@ -139,12 +136,14 @@ def _redis_read(store, keys: list[str]) -> dict:
     except Exception:
         cache_read(label, False, len(keys))  # every key a miss, as the store's get_many counted them
         raise
-    found = {key: decoded(store, key, raw, remember=True) for key, raw in zip(keys, raws, strict=True)
-             if raw is not None}
-    hits = sum(value is not None for value in found.values())
-    cache_read(label, True, hits)
-    cache_read(label, False, len(keys) - hits)
-    return {key: value for key, value in found.items() if value is not None}
+    found = {}
+    for key, raw in zip(keys, raws, strict=True):
+        value = None if raw is None else decoded(store, key, raw, remember=True)  # None: absent or unreadable
+        if value is not None:
+            found[key] = value
+    cache_read(label, True, len(found))
+    cache_read(label, False, len(keys) - len(found))
+    return found
 
 
 @contextmanager

@@ -35,6 +35,25 @@ run_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("raxx_ru
 access_logger = logging.getLogger("raxx.request")
 
 
+class AtMostEvery:
+    """True at most once per ``seconds`` in this process: for a warning that would otherwise be
+    written on every request while, say, a cache is down. ``reset()`` makes the next call true."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.reset()
+
+    def reset(self) -> None:
+        self._last = float("-inf")
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self._last > self.seconds:
+            self._last = now
+            return True
+        return False
+
+
 def valid_request_id(value: str | None) -> bool:
     """1–128 visible ASCII characters, and nothing that looks like a token (it is logged as is)."""
     return (bool(value) and len(value) <= MAX_REQUEST_ID and all("!" <= ch <= "~" for ch in value)

@@ -22,13 +22,13 @@ from django.core.cache import cache, caches
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import BaseThrottle
 
+from .logs import AtMostEvery
 from .models import Customer
 from .redis_io import round_trip
 
 logger = logging.getLogger(__name__)
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_WARN_EVERY_S = 60
-_last_warning = [0.0]
+_cache_down_warning = AtMostEvery(60)
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 COUNTED = "_raxx_rate_counted"  # (customer id, wait or None): set by raxx/request_cache.py's one round trip
 
@@ -47,9 +47,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def warn_cache_down(exc: Exception) -> None:
-    now = time.monotonic()
-    if now - _last_warning[0] > _WARN_EVERY_S:
-        _last_warning[0] = now
+    if _cache_down_warning():
         logger.warning("Rate limits are not enforced: the cache is unreachable (%s).", type(exc).__name__)
 
 
